@@ -1,0 +1,526 @@
+"""Repositories over one open connection. They read and write rows; they never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from openbill.adapters.sql import tables as t
+from openbill.domain.ledger import Account
+
+__all__ = [
+    "EntityRepo",
+    "CustomerRepo",
+    "CatalogRepo",
+    "DocumentRepo",
+    "MoneyRepo",
+    "LedgerRepo",
+    "AuditRepo",
+    "ChainRepo",
+    "IdempotencyRepo",
+]
+
+Values = Mapping[str, Any]
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _insert(self, table: t.Table, values: Values) -> int:
+        return int(
+            self.conn.execute(insert(table).returning(table.c.id), dict(values)).scalar_one()
+        )
+
+    def _one(self, stmt: Any) -> Row[Any] | None:
+        return self.conn.execute(stmt).first()
+
+
+class EntityRepo(_Repo):
+    def add(self, values: Values) -> int:
+        return self._insert(t.legal_entities, values)
+
+    def get(self, entity_id: int) -> Row[Any] | None:
+        return self._one(select(t.legal_entities).where(t.legal_entities.c.id == entity_id))
+
+    def by_code(self, code: str) -> Row[Any] | None:
+        return self._one(select(t.legal_entities).where(t.legal_entities.c.code == code))
+
+    def all(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(t.legal_entities).order_by(t.legal_entities.c.code)).all()
+
+    def add_tax_rule(self, values: Values) -> int:
+        return self._insert(t.tax_rules, values)
+
+    def tax_rules(self, entity_id: int) -> Sequence[Row[Any]]:
+        stmt = select(t.tax_rules).where(t.tax_rules.c.entity_id == entity_id)
+        return self.conn.execute(stmt.order_by(t.tax_rules.c.id)).all()
+
+
+class CustomerRepo(_Repo):
+    def add(self, values: Values) -> int:
+        return self._insert(t.customers, values)
+
+    def get(self, customer_id: int) -> Row[Any] | None:
+        return self._one(select(t.customers).where(t.customers.c.id == customer_id))
+
+    def by_code(self, entity_id: int, code: str) -> Row[Any] | None:
+        c = t.customers.c
+        return self._one(select(t.customers).where(c.entity_id == entity_id, c.code == code))
+
+    def update(self, customer_id: int, values: Values) -> None:
+        self.conn.execute(update(t.customers).where(t.customers.c.id == customer_id), dict(values))
+
+    def all(self, entity_id: int) -> Sequence[Row[Any]]:
+        c = t.customers.c
+        stmt = select(t.customers).where(c.entity_id == entity_id).order_by(c.code)
+        return self.conn.execute(stmt).all()
+
+
+class CatalogRepo(_Repo):
+    def add_charge_code(self, values: Values) -> int:
+        return self._insert(t.charge_codes, values)
+
+    def charge_code(self, entity_id: int, code: str) -> Row[Any] | None:
+        c = t.charge_codes.c
+        return self._one(select(t.charge_codes).where(c.entity_id == entity_id, c.code == code))
+
+    def charge_code_by_id(self, charge_code_id: int) -> Row[Any] | None:
+        return self._one(select(t.charge_codes).where(t.charge_codes.c.id == charge_code_id))
+
+    def charge_codes(self, entity_id: int) -> Sequence[Row[Any]]:
+        c = t.charge_codes.c
+        return self.conn.execute(
+            select(t.charge_codes).where(c.entity_id == entity_id).order_by(c.code)
+        ).all()
+
+    def add_price(self, values: Values) -> int:
+        return self._insert(t.prices, values)
+
+    def prices_of(self, charge_code_id: int) -> Sequence[Row[Any]]:
+        p = t.prices.c
+        stmt = select(t.prices).where(p.charge_code_id == charge_code_id)
+        return self.conn.execute(stmt.order_by(p.currency, p.effective_from)).all()
+
+    def prices(self, entity_id: int) -> Sequence[Row[Any]]:
+        p, cc = t.prices.c, t.charge_codes.c
+        stmt = (
+            select(t.prices, cc.code.label("charge_code"))
+            .join(t.charge_codes, cc.id == p.charge_code_id)
+            .where(cc.entity_id == entity_id)
+            .order_by(cc.code, p.currency, p.effective_from)
+        )
+        return self.conn.execute(stmt).all()
+
+
+class DocumentRepo(_Repo):
+    def add(self, values: Values) -> int:
+        return self._insert(t.documents, values)
+
+    def get(self, document_id: int) -> Row[Any] | None:
+        return self._one(select(t.documents).where(t.documents.c.id == document_id))
+
+    def by_number(self, entity_id: int, number: str) -> Row[Any] | None:
+        d = t.documents.c
+        return self._one(select(t.documents).where(d.entity_id == entity_id, d.number == number))
+
+    def lines(self, document_id: int) -> Sequence[Row[Any]]:
+        ln = t.document_lines.c
+        stmt = select(t.document_lines).where(ln.document_id == document_id).order_by(ln.line_no)
+        return self.conn.execute(stmt).all()
+
+    def taxes(self, document_id: int) -> Sequence[Row[Any]]:
+        x = t.document_taxes.c
+        stmt = select(t.document_taxes).where(x.document_id == document_id).order_by(x.id)
+        return self.conn.execute(stmt).all()
+
+    def add_lines(self, rows: Sequence[Values]) -> None:
+        if rows:
+            self.conn.execute(insert(t.document_lines), [dict(r) for r in rows])
+
+    def replace_lines(self, document_id: int, rows: Sequence[Values]) -> None:
+        self.conn.execute(
+            t.document_lines.delete().where(t.document_lines.c.document_id == document_id)
+        )
+        self.add_lines(rows)
+
+    def add_taxes(self, rows: Sequence[Values]) -> None:
+        if rows:
+            self.conn.execute(insert(t.document_taxes), [dict(r) for r in rows])
+
+    def update(self, document_id: int, values: Values) -> None:
+        self.conn.execute(update(t.documents).where(t.documents.c.id == document_id), dict(values))
+
+    def next_seq(self, entity_id: int, kind: str, year: int) -> int:
+        """Take the next number of a series in this transaction: gap-free, because a rollback
+        gives the number back, and safe under concurrency, because the UPDATE locks the row
+        (PostgreSQL) or the whole database is write-locked (SQLite BEGIN IMMEDIATE)."""
+        s = t.number_series.c
+        where = and_(s.entity_id == entity_id, s.kind == kind, s.year == year)
+        stmt = update(t.number_series).where(where).values(next_seq=s.next_seq + 1)
+        taken = self.conn.execute(stmt.returning(s.next_seq)).scalar()
+        if taken is None:
+            if self.conn.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as upsert
+            else:
+                from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+            self.conn.execute(
+                upsert(t.number_series)
+                .values(entity_id=entity_id, kind=kind, year=year, next_seq=1)
+                .on_conflict_do_nothing()
+            )
+            taken = self.conn.execute(stmt.returning(s.next_seq)).scalar_one()
+        return int(taken) - 1
+
+    def series(self) -> Sequence[Row[Any]]:
+        d = t.documents.c
+        stmt = (
+            select(d.entity_id, d.kind, d.series_year, d.seq, d.number)
+            .where(d.status == "issued")
+            .order_by(d.entity_id, d.kind, d.series_year, d.seq)
+        )
+        return self.conn.execute(stmt).all()
+
+    def issued_counters(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(t.number_series)).all()
+
+    def listing(self, entity_id: int, filters: Mapping[str, Any], limit: int) -> Sequence[Row[Any]]:
+        d, c = t.documents.c, t.customers.c
+        open_sum = (
+            select(func.coalesce(func.sum(t.journal_lines.c.amount_minor), 0))
+            .where(
+                t.journal_lines.c.document_id == d.id,
+                t.journal_lines.c.account == Account.RECEIVABLE.value,
+            )
+            .scalar_subquery()
+        )
+        stmt = (
+            select(t.documents, c.code.label("customer_code"), open_sum.label("open_minor"))
+            .join(t.customers, c.id == d.customer_id)
+            .where(d.entity_id == entity_id)
+        )
+        if filters.get("customer_id"):
+            stmt = stmt.where(d.customer_id == filters["customer_id"])
+        if filters.get("kind"):
+            stmt = stmt.where(d.kind == filters["kind"])
+        if filters.get("status"):
+            stmt = stmt.where(d.status == filters["status"])
+        stmt = stmt.order_by(d.document_date, d.id).limit(
+            limit
+        )
+        return self.conn.execute(stmt).all()
+
+    def issued(self) -> Sequence[Row[Any]]:
+        d = t.documents.c
+        stmt = select(t.documents).where(d.status == "issued").order_by(d.chain_seq)
+        return self.conn.execute(stmt).all()
+
+    def all_lines(self) -> Sequence[Row[Any]]:
+        ln = t.document_lines.c
+        return self.conn.execute(
+            select(t.document_lines).order_by(ln.document_id, ln.line_no)
+        ).all()
+
+    def all_taxes(self) -> Sequence[Row[Any]]:
+        x = t.document_taxes.c
+        return self.conn.execute(select(t.document_taxes).order_by(x.document_id, x.id)).all()
+
+
+class MoneyRepo(_Repo):
+    def add_payment(self, values: Values) -> int:
+        return self._insert(t.payments, values)
+
+    def payment(self, payment_id: int) -> Row[Any] | None:
+        return self._one(select(t.payments).where(t.payments.c.id == payment_id))
+
+    def payments(self, entity_id: int, limit: int) -> Sequence[Row[Any]]:
+        p, c = t.payments.c, t.customers.c
+        stmt = (
+            select(t.payments, c.code.label("customer_code"))
+            .join(t.customers, c.id == p.customer_id)
+            .where(p.entity_id == entity_id)
+            .order_by(p.received_on, p.id)
+            .limit(limit)
+        )
+        return self.conn.execute(stmt).all()
+
+    def add_allocation(self, values: Values) -> int:
+        return self._insert(t.allocations, values)
+
+    def add_refund(self, values: Values) -> int:
+        return self._insert(t.refunds, values)
+
+    def add_write_off(self, values: Values) -> int:
+        return self._insert(t.write_offs, values)
+
+    def payment_used(self, payment_id: int) -> int:
+        """Minor units of a payment already allocated to invoices."""
+        a = t.allocations.c
+        stmt = select(func.coalesce(func.sum(a.amount_minor), 0)).where(a.payment_id == payment_id)
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def payments_with_room(self, customer_id: int, currency: str) -> list[tuple[int, int]]:
+        """(payment id, unallocated minor units) of a customer, oldest first."""
+        p, a = t.payments.c, t.allocations.c
+        used = (
+            select(func.coalesce(func.sum(a.amount_minor), 0))
+            .where(a.payment_id == p.id)
+            .scalar_subquery()
+        )
+        stmt = (
+            select(p.id, (p.amount_minor - used).label("room"))
+            .where(p.customer_id == customer_id, p.currency == currency)
+            .order_by(p.received_on, p.id)
+        )
+        return [(int(r.id), int(r.room)) for r in self.conn.execute(stmt) if r.room > 0]
+
+    def all_allocations(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(t.allocations).order_by(t.allocations.c.id)).all()
+
+    def all_write_offs(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(t.write_offs).order_by(t.write_offs.c.id)).all()
+
+    def all_refunds(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(t.refunds).order_by(t.refunds.c.id)).all()
+
+    def all_payments(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(t.payments).order_by(t.payments.c.chain_seq)).all()
+
+
+class LedgerRepo(_Repo):
+    def add_entry(self, values: Values, lines: Sequence[Values]) -> int:
+        entry_id = self._insert(t.journal_entries, values)
+        self.conn.execute(
+            insert(t.journal_lines), [{**line, "entry_id": entry_id} for line in lines]
+        )
+        return entry_id
+
+    def document_open(self, document_id: int) -> int:
+        """Receivable still open on a document: the sum of its receivable postings."""
+        j = t.journal_lines.c
+        stmt = select(func.coalesce(func.sum(j.amount_minor), 0)).where(
+            j.document_id == document_id, j.account == Account.RECEIVABLE.value
+        )
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def customer_credit(self, customer_id: int, currency: str) -> int:
+        """Customer credit (unapplied cash) held for a customer, as a positive number."""
+        j = t.journal_lines.c
+        stmt = select(func.coalesce(func.sum(j.amount_minor), 0)).where(
+            j.customer_id == customer_id,
+            j.currency == currency,
+            j.account == Account.CUSTOMER_CREDIT.value,
+        )
+        return -int(self.conn.execute(stmt).scalar_one())
+
+    def open_documents(self, customer_id: int, currency: str, kind: str) -> list[Row[Any]]:
+        """Issued documents of a customer with receivable still open, oldest due first."""
+        d, j = t.documents.c, t.journal_lines.c
+        open_sum = func.sum(j.amount_minor)
+        stmt = (
+            select(d.id, d.number, d.due_date, d.document_date, open_sum.label("open_minor"))
+            .join(t.journal_lines, j.document_id == d.id)
+            .where(
+                d.customer_id == customer_id,
+                d.currency == currency,
+                d.kind == kind,
+                j.account == Account.RECEIVABLE.value,
+            )
+            .group_by(d.id, d.number, d.due_date, d.document_date, d.seq)
+            .having(open_sum != 0)
+            .order_by(d.due_date, d.document_date, d.seq)
+        )
+        return list(self.conn.execute(stmt).all())
+
+    def balances(self, entity_id: int | None) -> Sequence[Row[Any]]:
+        e, j = t.journal_entries.c, t.journal_lines.c
+        stmt = (
+            select(
+                j.account,
+                j.currency,
+                func.sum(
+                    func.greatest(j.amount_minor, 0) if self._pg else _pos(j.amount_minor)
+                ).label("debit_minor"),
+                func.sum(func.least(j.amount_minor, 0) if self._pg else _neg(j.amount_minor)).label(
+                    "credit_minor"
+                ),
+                func.sum(j.amount_minor).label("balance_minor"),
+            )
+            .join(t.journal_entries, e.id == j.entry_id)
+            .group_by(j.account, j.currency)
+            .order_by(j.account, j.currency)
+        )
+        if entity_id is not None:
+            stmt = stmt.where(e.entity_id == entity_id)
+        return self.conn.execute(stmt).all()
+
+    @property
+    def _pg(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
+
+    def entries(self) -> Sequence[Row[Any]]:
+        stmt = select(t.journal_entries).order_by(t.journal_entries.c.chain_seq)
+        return self.conn.execute(stmt).all()
+
+    def all_lines(self) -> Sequence[Row[Any]]:
+        j = t.journal_lines.c
+        return self.conn.execute(select(t.journal_lines).order_by(j.entry_id, j.line_no)).all()
+
+
+def _pos(col: Any) -> Any:
+    from sqlalchemy import case
+
+    return case((col > 0, col), else_=0)
+
+
+def _neg(col: Any) -> Any:
+    from sqlalchemy import case
+
+    return case((col < 0, col), else_=0)
+
+
+class AuditRepo(_Repo):
+    def add(self, values: Values) -> int:
+        return self._insert(t.audit_events, values)
+
+    def events(self, limit: int | None = None) -> Sequence[Row[Any]]:
+        stmt = select(t.audit_events).order_by(t.audit_events.c.chain_seq)
+        if limit:
+            stmt = stmt.limit(limit)
+        return self.conn.execute(stmt).all()
+
+    def for_record(self, record_type: str, record_id: str) -> Sequence[Row[Any]]:
+        a = t.audit_events.c
+        stmt = select(t.audit_events).where(a.record_type == record_type, a.record_id == record_id)
+        return self.conn.execute(stmt.order_by(a.chain_seq)).all()
+
+
+class ChainRepo(_Repo):
+    def head(self, name: str) -> tuple[int, str]:
+        """The last link of a chain, locked until the transaction ends."""
+        h = t.chain_heads.c
+        stmt = select(h.seq, h.hash).where(h.name == name)
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).one()
+        return int(row.seq), str(row.hash)
+
+    def advance(self, name: str, seq: int, hash_: str) -> None:
+        h = t.chain_heads.c
+        self.conn.execute(update(t.chain_heads).where(h.name == name).values(seq=seq, hash=hash_))
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        rows = self.conn.execute(select(t.chain_heads)).all()
+        return {r.name: (int(r.seq), r.hash) for r in rows}
+
+
+class IdempotencyRepo(_Repo):
+    def get(self, scope: str, key: str) -> Row[Any] | None:
+        k = t.idempotency_keys.c
+        return self._one(select(t.idempotency_keys).where(k.scope == scope, k.key == key))
+
+    def put(self, values: Values) -> None:
+        self.conn.execute(insert(t.idempotency_keys), dict(values))
+
+
+def rows_by(rows: Iterable[Row[Any]], key: str) -> dict[Any, list[Row[Any]]]:
+    out: dict[Any, list[Row[Any]]] = {}
+    for row in rows:
+        out.setdefault(getattr(row, key), []).append(row)
+    return out
+
+
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+class ReportRepo(_Repo):
+    """Read-only queries behind the reports."""
+
+    def open_items(self, entity_id: int, as_of: date) -> Sequence[Row[Any]]:
+        d, c, j, e = t.documents.c, t.customers.c, t.journal_lines.c, t.journal_entries.c
+        open_sum = func.sum(j.amount_minor)
+        stmt = (
+            select(
+                d.id,
+                d.kind,
+                d.number,
+                d.due_date,
+                d.currency,
+                c.code.label("customer_code"),
+                c.name.label("customer_name"),
+                open_sum.label("open_minor"),
+            )
+            .join(t.journal_lines, j.document_id == d.id)
+            .join(t.journal_entries, e.id == j.entry_id)
+            .join(t.customers, c.id == d.customer_id)
+            .where(
+                d.entity_id == entity_id,
+                j.account == Account.RECEIVABLE.value,
+                e.entry_date <= as_of,
+            )
+            .group_by(d.id, d.kind, d.number, d.due_date, d.currency, c.code, c.name)
+            .having(open_sum != 0)
+        )
+        return self.conn.execute(stmt).all()
+
+    def credit_balances(self, entity_id: int, as_of: date) -> Sequence[Row[Any]]:
+        c, j, e = t.customers.c, t.journal_lines.c, t.journal_entries.c
+        stmt = (
+            select(
+                c.code.label("customer_code"),
+                c.name.label("customer_name"),
+                j.currency,
+                func.sum(j.amount_minor).label("balance"),
+            )
+            .join(t.journal_entries, e.id == j.entry_id)
+            .join(t.customers, c.id == j.customer_id)
+            .where(
+                e.entity_id == entity_id,
+                j.account == Account.CUSTOMER_CREDIT.value,
+                e.entry_date <= as_of,
+            )
+            .group_by(c.code, c.name, j.currency)
+        )
+        return self.conn.execute(stmt).all()
+
+    def customer_accounts(self, entity_id: int) -> Sequence[Row[Any]]:
+        c, j, e = t.customers.c, t.journal_lines.c, t.journal_entries.c
+        stmt = (
+            select(
+                c.code.label("customer_code"),
+                c.name.label("customer_name"),
+                j.currency,
+                j.account,
+                func.sum(j.amount_minor).label("balance"),
+            )
+            .join(t.journal_entries, e.id == j.entry_id)
+            .join(t.customers, c.id == j.customer_id)
+            .where(e.entity_id == entity_id)
+            .group_by(c.code, c.name, j.currency, j.account)
+        )
+        return self.conn.execute(stmt).all()
+
+    def credited_by_invoice(self, entity_id: int) -> dict[int, int]:
+        a = t.allocations.c
+        stmt = (
+            select(a.invoice_id, func.sum(a.amount_minor))
+            .where(a.entity_id == entity_id, a.credit_note_id.is_not(None))
+            .group_by(a.invoice_id)
+        )
+        return {int(i): int(s) for i, s in self.conn.execute(stmt)}
+
+    def settlements(self, document_id: int) -> Sequence[Row[Any]]:
+        a = t.allocations.c
+        stmt = (
+            select(
+                a.id, a.payment_id, a.credit_note_id, a.invoice_id, a.amount_minor, a.allocated_on
+            )
+            .where((a.invoice_id == document_id) | (a.credit_note_id == document_id))
+            .order_by(a.id)
+        )
+        return self.conn.execute(stmt).all()

@@ -1,0 +1,78 @@
+"""The SQL unit of work: one connection, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine, Transaction
+
+from openbill.adapters.sql.engine import READ_ONLY
+from openbill.adapters.sql.repositories import (
+    AuditRepo,
+    CatalogRepo,
+    ChainRepo,
+    CustomerRepo,
+    DocumentRepo,
+    EntityRepo,
+    IdempotencyRepo,
+    LedgerRepo,
+    MoneyRepo,
+    ReportRepo,
+)
+from openbill.ports import Clock
+
+__all__ = ["SqlUnitOfWork"]
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, clock: Clock, actor: str, read_only: bool = False) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.actor = actor
+        self.read_only = read_only
+        self.dialect = engine.dialect.name
+        self._conn: Connection | None = None
+        self._tx: Transaction | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self.engine.connect()
+        if self.read_only:
+            conn = conn.execution_options(**{READ_ONLY: True})
+        self._conn = conn
+        self._tx = conn.begin()
+        self.entities = EntityRepo(conn)
+        self.customers = CustomerRepo(conn)
+        self.catalog = CatalogRepo(conn)
+        self.documents = DocumentRepo(conn)
+        self.money = MoneyRepo(conn)
+        self.ledger = LedgerRepo(conn)
+        self.audit = AuditRepo(conn)
+        self.chains = ChainRepo(conn)
+        self.idempotency = IdempotencyRepo(conn)
+        self.reports = ReportRepo(conn)
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work not entered")
+        return self._conn
+
+    def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("unit of work not entered")
+        self._tx.commit()
+        self._tx = None
+
+    def rollback(self) -> None:
+        if self._tx is not None:
+            self._tx.rollback()
+            self._tx = None
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -1,0 +1,55 @@
+"""The composition root: wires the SQL adapters and a clock into a Book the interfaces use."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from openbill.adapters.clock import SystemClock
+from openbill.adapters.sql.engine import make_engine, migrate, normalize_url
+from openbill.adapters.sql.uow import SqlUnitOfWork
+from openbill.config import Settings
+from openbill.ports import Clock
+
+__all__ = ["Book", "open_book"]
+
+
+@dataclass
+class Book:
+    """One openbill database, opened and migrated."""
+
+    url: str
+    engine: Engine
+    actor: str
+    clock: Clock = field(default_factory=SystemClock)
+
+    def uow(self, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.clock, self.actor, read_only=read_only)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_book(
+    path_or_url: str | None = None,
+    *,
+    actor: str | None = None,
+    clock: Clock | None = None,
+    migrate_schema: bool = True,
+) -> Book:
+    settings = Settings()
+    url = normalize_url(path_or_url or settings.database_url)
+    engine = make_engine(url)
+    if migrate_schema:
+        migrate(engine)
+    who = actor or settings.actor or _login_name()
+    return Book(url=url, engine=engine, actor=who, clock=clock or SystemClock())
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "openbill"

@@ -1,0 +1,229 @@
+"""Double-entry journal entries for every financial event, as pure functions.
+
+Sign convention: a posting's `amount_minor` is positive for a debit and negative for a credit.
+An entry balances when its postings sum to zero in every currency. Receivable postings carry
+the customer and the document they concern, so the open amount of a document is the sum of
+the receivable postings that name it, and a customer's balance is the sum of theirs: both are
+derived from the journal, never stored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from openbill.domain.rejections import InvariantError
+
+__all__ = [
+    "Account",
+    "ACCOUNT_NAMES",
+    "Posting",
+    "JournalEntry",
+    "unbalanced_currencies",
+    "invoice_issued",
+    "credit_note_issued",
+    "payment_received",
+    "payment_allocated",
+    "credit_note_applied",
+    "refund_paid",
+    "written_off",
+]
+
+
+class Account(StrEnum):
+    """The fixed accounts of the receivables ledger. Revenue accounts come from charge codes."""
+
+    RECEIVABLE = "1100"
+    BANK = "1200"
+    CUSTOMER_CREDIT = "2100"  # money received and not yet applied, owed back to the customer
+    VAT_PAYABLE = "2200"
+    BAD_DEBT = "6900"
+
+
+ACCOUNT_NAMES: dict[str, str] = {
+    Account.RECEIVABLE: "Accounts receivable",
+    Account.BANK: "Bank",
+    Account.CUSTOMER_CREDIT: "Customer credit (unapplied cash)",
+    Account.VAT_PAYABLE: "Output VAT payable",
+    Account.BAD_DEBT: "Bad debt expense",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: str
+    amount_minor: int  # debit > 0, credit < 0
+    currency: str
+    customer_id: int | None = None
+    document_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    entry_date: date
+    kind: str
+    description: str
+    postings: tuple[Posting, ...]
+
+    def __post_init__(self) -> None:
+        if not self.postings:
+            raise InvariantError(f"journal entry {self.kind!r} has no postings")
+        bad = unbalanced_currencies(self.postings)
+        if bad:
+            raise InvariantError(f"journal entry {self.kind!r} does not balance in {bad}")
+
+
+def unbalanced_currencies(postings: tuple[Posting, ...] | list[Posting]) -> dict[str, int]:
+    """Currencies whose postings do not sum to zero, with the difference."""
+    sums: dict[str, int] = defaultdict(int)
+    for posting in postings:
+        sums[posting.currency] += posting.amount_minor
+    return {currency: total for currency, total in sums.items() if total != 0}
+
+
+def _entry(on: date, kind: str, text: str, postings: list[Posting]) -> JournalEntry:
+    return JournalEntry(on, kind, text, tuple(p for p in postings if p.amount_minor != 0))
+
+
+def _document_entry(
+    sign: int,
+    kind: str,
+    on: date,
+    number: str,
+    document_id: int,
+    customer_id: int,
+    currency: str,
+    revenue_by_account: Mapping[str, int],
+    tax_minor: int,
+) -> JournalEntry:
+    total = sum(revenue_by_account.values()) + tax_minor
+    postings = [Posting(Account.RECEIVABLE, sign * total, currency, customer_id, document_id)]
+    for account in sorted(revenue_by_account):
+        postings.append(Posting(account, -sign * revenue_by_account[account], currency))
+    postings.append(Posting(Account.VAT_PAYABLE, -sign * tax_minor, currency))
+    if total == 0:
+        # A zero document still leaves a trace in the journal: one zero receivable line.
+        return JournalEntry(on, kind, number, (postings[0],))
+    return _entry(on, kind, number, postings)
+
+
+def invoice_issued(
+    on: date,
+    number: str,
+    document_id: int,
+    customer_id: int,
+    currency: str,
+    revenue_by_account: Mapping[str, int],
+    tax_minor: int,
+) -> JournalEntry:
+    """Dr receivable (total) / Cr revenue per account (net) / Cr output VAT (tax)."""
+    return _document_entry(
+        1, "invoice", on, number, document_id, customer_id, currency, revenue_by_account, tax_minor
+    )
+
+
+def credit_note_issued(
+    on: date,
+    number: str,
+    document_id: int,
+    customer_id: int,
+    currency: str,
+    revenue_by_account: Mapping[str, int],
+    tax_minor: int,
+) -> JournalEntry:
+    """The mirror of an invoice: Dr revenue and VAT / Cr receivable."""
+    return _document_entry(
+        -1,
+        "credit_note",
+        on,
+        number,
+        document_id,
+        customer_id,
+        currency,
+        revenue_by_account,
+        tax_minor,
+    )
+
+
+def payment_received(
+    on: date, text: str, customer_id: int, currency: str, amount_minor: int
+) -> JournalEntry:
+    """Cash in: Dr bank / Cr customer credit until it is applied to invoices."""
+    return _entry(
+        on,
+        "payment",
+        text,
+        [
+            Posting(Account.BANK, amount_minor, currency),
+            Posting(Account.CUSTOMER_CREDIT, -amount_minor, currency, customer_id),
+        ],
+    )
+
+
+def payment_allocated(
+    on: date, text: str, customer_id: int, currency: str, invoice_id: int, amount_minor: int
+) -> JournalEntry:
+    """Applying customer credit to an invoice: Dr customer credit / Cr receivable (invoice)."""
+    return _entry(
+        on,
+        "allocation",
+        text,
+        [
+            Posting(Account.CUSTOMER_CREDIT, amount_minor, currency, customer_id),
+            Posting(Account.RECEIVABLE, -amount_minor, currency, customer_id, invoice_id),
+        ],
+    )
+
+
+def credit_note_applied(
+    on: date,
+    text: str,
+    customer_id: int,
+    currency: str,
+    credit_note_id: int,
+    invoice_id: int,
+    amount_minor: int,
+) -> JournalEntry:
+    """Using a credit note against an invoice moves receivable between the two documents."""
+    return _entry(
+        on,
+        "credit_application",
+        text,
+        [
+            Posting(Account.RECEIVABLE, amount_minor, currency, customer_id, credit_note_id),
+            Posting(Account.RECEIVABLE, -amount_minor, currency, customer_id, invoice_id),
+        ],
+    )
+
+
+def refund_paid(
+    on: date, text: str, customer_id: int, currency: str, amount_minor: int
+) -> JournalEntry:
+    """Paying customer credit back: Dr customer credit / Cr bank."""
+    return _entry(
+        on,
+        "refund",
+        text,
+        [
+            Posting(Account.CUSTOMER_CREDIT, amount_minor, currency, customer_id),
+            Posting(Account.BANK, -amount_minor, currency),
+        ],
+    )
+
+
+def written_off(
+    on: date, text: str, customer_id: int, currency: str, invoice_id: int, amount_minor: int
+) -> JournalEntry:
+    """Giving up on an open amount: Dr bad debt / Cr receivable (invoice)."""
+    return _entry(
+        on,
+        "write_off",
+        text,
+        [
+            Posting(Account.BAD_DEBT, amount_minor, currency),
+            Posting(Account.RECEIVABLE, -amount_minor, currency, customer_id, invoice_id),
+        ],
+    )

@@ -1,0 +1,286 @@
+"""Read-only views: documents, aging, ledger balances, customer balances, one document whole.
+
+Every number here is derived from journal postings and allocations when asked for; nothing is
+read from a stored balance.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from openbill.domain.invoice import DocumentKind, document_status
+from openbill.domain.ledger import ACCOUNT_NAMES, Account
+from openbill.ports import UnitOfWork
+from openbill.usecases._support import MAX_LIST_ROWS, document_by_number, entity_by_code
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "AgingRow",
+    "aging",
+    "ledger_balances",
+    "list_documents",
+    "show_document",
+    "customer_balances",
+    "list_payments",
+]
+
+# Upper bounds in days past due of each bucket after "current"; the last bucket is open-ended.
+DEFAULT_BUCKETS = (30, 60, 90)
+
+
+def bucket_labels(bounds: tuple[int, ...]) -> list[str]:
+    labels = ["current"]
+    low = 1
+    for high in bounds:
+        labels.append(f"{low}-{high}")
+        low = high + 1
+    labels.append(f"{bounds[-1]}+" if bounds else "overdue")
+    return labels
+
+
+def bucket_of(days_past_due: int, bounds: tuple[int, ...]) -> int:
+    if days_past_due <= 0:
+        return 0
+    for index, high in enumerate(bounds, start=1):
+        if days_past_due <= high:
+            return index
+    return len(bounds) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class AgingRow:
+    customer: str
+    name: str
+    currency: str
+    buckets: tuple[int, ...]
+    total_minor: int
+    credit_minor: int = 0  # unapplied cash held for the customer (shown apart)
+
+
+def aging(
+    uow: UnitOfWork, entity_code: str, as_of: date, bounds: tuple[int, ...] = DEFAULT_BUCKETS
+) -> tuple[list[str], list[AgingRow]]:
+    """Open receivables on `as_of`, by customer and currency, in days-past-due buckets.
+
+    A document's open amount on a date is the sum of its receivable postings dated on or before
+    that date, so the report can be run for any past date. Unused credit notes count as current
+    (negative); unapplied cash appears in its own column.
+    """
+    with uow:
+        entity = entity_by_code(uow, entity_code)
+        rows = uow.reports.open_items(entity.id, as_of)
+        credits = uow.reports.credit_balances(entity.id, as_of)
+    sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * (len(bounds) + 2))
+    for row in rows:
+        days = (as_of - row.due_date).days if row.kind == DocumentKind.INVOICE else 0
+        sums[(row.customer_code, row.customer_name, row.currency)][bucket_of(days, bounds)] += int(
+            row.open_minor
+        )
+    credit_by = {(r.customer_code, r.customer_name, r.currency): -int(r.balance) for r in credits}
+    keys = sorted(set(sums) | {k for k, v in credit_by.items() if v})
+    out = [
+        AgingRow(
+            k[0],
+            k[1],
+            k[2],
+            tuple(sums[k]) if k in sums else tuple([0] * (len(bounds) + 2)),
+            sum(sums[k]) if k in sums else 0,
+            credit_by.get(k, 0),
+        )
+        for k in keys
+    ]
+    return bucket_labels(bounds), out
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    account: str
+    name: str
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    balance_minor: int
+
+
+def ledger_balances(uow: UnitOfWork, entity_code: str | None = None) -> list[BalanceRow]:
+    with uow:
+        entity_id = entity_by_code(uow, entity_code).id if entity_code else None
+        rows = uow.ledger.balances(entity_id)
+        names = {r.revenue_account: f"Revenue ({r.name})" for r in _revenue_accounts(uow)}
+    return [
+        BalanceRow(
+            r.account,
+            ACCOUNT_NAMES.get(r.account) or names.get(r.account, "Revenue"),
+            r.currency,
+            int(r.debit_minor),
+            -int(r.credit_minor),
+            int(r.balance_minor),
+        )
+        for r in rows
+    ]
+
+
+def _revenue_accounts(uow: UnitOfWork) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for entity in uow.entities.all():
+        for code in uow.catalog.charge_codes(entity.id):
+            seen.setdefault(code.revenue_account, code)
+    return list(seen.values())
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    id: int
+    number: str
+    kind: str
+    status: str
+    customer: str
+    document_date: str
+    due_date: str
+    currency: str
+    total_minor: int
+    open_minor: int
+
+
+def list_documents(
+    uow: UnitOfWork,
+    entity_code: str,
+    *,
+    customer: str = "",
+    kind: str = "",
+    status: str = "",
+    as_of: date | None = None,
+    limit: int = 1000,
+) -> list[DocumentRow]:
+    with uow:
+        entity = entity_by_code(uow, entity_code)
+        today = as_of or uow.clock.today()
+        filters: dict[str, Any] = {"kind": kind}
+        if customer:
+            row = uow.customers.by_code(entity.id, customer)
+            filters["customer_id"] = row.id if row else -1
+        rows = uow.documents.listing(entity.id, filters, min(limit, MAX_LIST_ROWS))
+        credited = uow.reports.credited_by_invoice(entity.id)
+    out = []
+    for r in rows:
+        derived = _status(r, int(r.open_minor), credited.get(r.id, 0), today)
+        if status and derived != status:
+            continue
+        out.append(
+            DocumentRow(
+                r.id,
+                r.number or f"draft {r.id}",
+                r.kind,
+                derived,
+                r.customer_code,
+                r.document_date.isoformat(),
+                r.due_date.isoformat() if r.due_date else "",
+                r.currency,
+                int(r.total_minor),
+                _open_for_people(r.kind, int(r.open_minor)),
+            )
+        )
+    return out
+
+
+def _open_for_people(kind: str, open_minor: int) -> int:
+    # A credit note's receivable is negative; people think of "credit left" as positive.
+    return -open_minor if kind == DocumentKind.CREDIT_NOTE else open_minor
+
+
+def _status(row: Any, open_minor: int, credited: int, today: date) -> str:
+    return document_status(
+        DocumentKind(row.kind),
+        row.status == "issued",
+        int(row.total_minor),
+        _open_for_people(row.kind, open_minor),
+        credited,
+        row.due_date,
+        today,
+    ).value
+
+
+@dataclass
+class DocumentView:
+    header: dict[str, Any]
+    lines: list[dict[str, Any]]
+    taxes: list[dict[str, Any]]
+    settlements: list[dict[str, Any]] = field(default_factory=list)
+
+
+def show_document(
+    uow: UnitOfWork, entity_code: str, number: str, as_of: date | None = None
+) -> DocumentView:
+    with uow:
+        entity = entity_by_code(uow, entity_code)
+        if number.isdigit():
+            doc = uow.documents.get(int(number))
+            if doc is None or doc.entity_id != entity.id:
+                doc = document_by_number(uow, entity.id, number)
+        else:
+            doc = document_by_number(uow, entity.id, number)
+        customer = uow.customers.get(doc.customer_id)
+        open_minor = uow.ledger.document_open(doc.id)
+        credited = uow.reports.credited_by_invoice(entity.id).get(doc.id, 0)
+        header = dict(doc._mapping)
+        header.update(
+            customer_code=customer.code,
+            customer_name=customer.name,
+            open_minor=_open_for_people(doc.kind, open_minor),
+            derived_status=_status(doc, open_minor, credited, as_of or uow.clock.today()),
+        )
+        lines = [dict(r._mapping) for r in uow.documents.lines(doc.id)]
+        taxes = [dict(r._mapping) for r in uow.documents.taxes(doc.id)]
+        settlements = [dict(r._mapping) for r in uow.reports.settlements(doc.id)]
+    return DocumentView(header, lines, taxes, settlements)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerBalance:
+    customer: str
+    name: str
+    currency: str
+    receivable_minor: int
+    credit_minor: int
+    balance_minor: int
+
+
+def customer_balances(uow: UnitOfWork, entity_code: str) -> list[CustomerBalance]:
+    with uow:
+        entity = entity_by_code(uow, entity_code)
+        rows = uow.reports.customer_accounts(entity.id)
+    by: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        by[(r.customer_code, r.customer_name, r.currency)][r.account] += int(r.balance)
+    out = []
+    for (code, name, currency), accounts in sorted(by.items()):
+        receivable = accounts.get(Account.RECEIVABLE.value, 0)
+        credit = -accounts.get(Account.CUSTOMER_CREDIT.value, 0)
+        out.append(CustomerBalance(code, name, currency, receivable, credit, receivable - credit))
+    return out
+
+
+def list_payments(uow: UnitOfWork, entity_code: str, limit: int = 1000) -> list[dict[str, Any]]:
+    with uow:
+        entity = entity_by_code(uow, entity_code)
+        rows = uow.money.payments(entity.id, min(limit, MAX_LIST_ROWS))
+        out = []
+        for r in rows:
+            used = uow.money.payment_used(r.id)
+            out.append(
+                {
+                    "id": r.id,
+                    "customer": r.customer_code,
+                    "received_on": r.received_on.isoformat(),
+                    "method": r.method,
+                    "reference": r.reference,
+                    "currency": r.currency,
+                    "amount_minor": int(r.amount_minor),
+                    "allocated_minor": used,
+                    "unallocated_minor": int(r.amount_minor) - used,
+                }
+            )
+    return out
