@@ -174,6 +174,7 @@ class _Pricer:
             for r in uow.entities.tax_rules(entity.id)
         )
         self.codes: dict[str, Any] = {}
+        self.prices: dict[int, list[EffectivePrice]] = {}
 
     def charge_code(self, code: str, record: str) -> Any:
         if code not in self.codes:
@@ -196,16 +197,18 @@ class _Pricer:
             raise InvalidInput(exc.reason, record=record, field=exc.field or "tax") from None
 
     def price(self, code_row: Any, record: str) -> EffectivePrice:
-        prices = [
-            EffectivePrice(
-                p.currency,
-                p.effective_from,
-                spec_from_params(p.model, json.loads(p.params)),
-                bool(p.includes_tax),
-                p.id,
-            )
-            for p in self.uow.catalog.prices_of(code_row.id)
-        ]
+        prices = self.prices.get(code_row.id)
+        if prices is None:
+            prices = self.prices[code_row.id] = [
+                EffectivePrice(
+                    p.currency,
+                    p.effective_from,
+                    spec_from_params(p.model, json.loads(p.params)),
+                    bool(p.includes_tax),
+                    p.id,
+                )
+                for p in self.uow.catalog.prices_of(code_row.id)
+            ]
         try:
             return select_price(prices, self.currency, self.on)
         except InvalidInput:
@@ -493,6 +496,7 @@ def _issue(
     draft: Mapping[str, Any],
     rows: list[dict[str, Any]],
     on: date,
+    replace_lines: bool = True,
 ) -> Issued:
     """Freeze a draft: totals, number, chain link, journal entry, audit event."""
     kind = draft["kind"]
@@ -518,7 +522,11 @@ def _issue(
         }
         for s in totals.subtotals
     ]
-    uow.documents.replace_lines(doc_id, [{**_stored(r), "document_id": doc_id} for r in rows])
+    line_rows = [{**_stored(r), "document_id": doc_id} for r in rows]
+    if replace_lines:
+        uow.documents.replace_lines(doc_id, line_rows)
+    else:
+        uow.documents.add_lines(line_rows)
     uow.documents.add_taxes([{**x, "document_id": doc_id} for x in taxes])
     values = {
         **draft,
@@ -599,7 +607,7 @@ def create_invoice(uow: UnitOfWork, cmd: CreateInvoice) -> Issued:
             )
             draft["prices_include_tax"] = _include_tax(rows)
             doc_id = uow.documents.add(draft)
-            return _issue(uow, entity, customer, doc_id, draft, rows, on)
+            return _issue(uow, entity, customer, doc_id, draft, rows, on, replace_lines=False)
 
         result = idempotent(uow, "create_invoice", cmd.idempotency_key, cmd, Issued, run)
         uow.commit()
@@ -640,7 +648,7 @@ def credit_invoice(uow: UnitOfWork, cmd: CreditInvoice) -> Issued:
                 reason=cmd.reason,
             )
             doc_id = uow.documents.add(draft)
-            issued = _issue(uow, entity, customer, doc_id, draft, rows, on)
+            issued = _issue(uow, entity, customer, doc_id, draft, rows, on, replace_lines=False)
             open_minor = uow.ledger.document_open(invoice.id)
             apply_minor = min(open_minor, issued.total_minor)
             if apply_minor > 0:

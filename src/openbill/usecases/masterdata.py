@@ -256,7 +256,8 @@ def update_customer(uow: UnitOfWork, cmd: UpdateCustomer) -> Created:
     unknown = set(changes) - _UPDATABLE
     if unknown:
         raise InvalidInput(
-            f"cannot change {', '.join(sorted(unknown))}; changeable: {', '.join(sorted(_UPDATABLE))}",
+            f"cannot change {', '.join(sorted(unknown))}; "
+            f"changeable: {', '.join(sorted(_UPDATABLE))}",
             record=record,
             field=sorted(unknown)[0],
         )

@@ -6,7 +6,6 @@ at the first) so one run names everything that is wrong.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 
 from openbill.domain import chain
 from openbill.domain.invoice import DocumentKind
-from openbill.domain.ledger import Account, JournalEntry, Posting
+from openbill.domain.ledger import Account, Posting
 from openbill.domain.money import Rounding, round_to_minor
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import audit_payload, journal_payload
@@ -117,7 +116,8 @@ def _document_totals(s: _Snapshot) -> Iterator[Violation]:
                 yield Violation(
                     "document totals",
                     record,
-                    f"taxable amount of {key[0]} {key[1]}% is {sub.taxable_minor}, lines give {taxable}",
+                    f"taxable amount of {key[0]} {key[1]}% is {sub.taxable_minor}, "
+                    f"lines give {taxable}",
                 )
             if not doc.prices_include_tax:
                 expected = round_to_minor(
@@ -207,7 +207,8 @@ def _allocations(s: _Snapshot) -> Iterator[Violation]:
             yield Violation(
                 "allocations",
                 doc.number,
-                f"open amount in the ledger is {ar_by_doc.get(doc.id, 0)}, allocations give {expected}",
+                f"open amount in the ledger is {ar_by_doc.get(doc.id, 0)}, "
+                f"allocations give {expected}",
             )
     for doc_id, used in used_credit.items():
         doc = docs.get(doc_id)
@@ -336,5 +337,3 @@ def verify(uow: UnitOfWork) -> VerifyReport:
         violations.extend(found)
     return VerifyReport(tuple(results), tuple(violations))
 
-
-_ = (json, JournalEntry)

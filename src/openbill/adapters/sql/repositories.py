@@ -209,9 +209,7 @@ class DocumentRepo(_Repo):
             stmt = stmt.where(d.kind == filters["kind"])
         if filters.get("status"):
             stmt = stmt.where(d.status == filters["status"])
-        stmt = stmt.order_by(d.document_date, d.id).limit(
-            limit
-        )
+        stmt = stmt.order_by(d.document_date, d.id).limit(limit)
         return self.conn.execute(stmt).all()
 
     def issued(self) -> Sequence[Row[Any]]:
@@ -400,18 +398,51 @@ class AuditRepo(_Repo):
 
 
 class ChainRepo(_Repo):
+    """The heads of the hash chains, read once per transaction and written back at commit.
+
+    The first read locks every chain head (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already holds the write lock), so writers that touch several chains can never deadlock on
+    them, and a transaction reads and writes the heads in two statements whatever it appends.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self._heads: dict[str, tuple[int, str]] | None = None
+        self._dirty: set[str] = set()
+
     def head(self, name: str) -> tuple[int, str]:
-        """The last link of a chain, locked until the transaction ends."""
-        h = t.chain_heads.c
-        stmt = select(h.seq, h.hash).where(h.name == name)
-        if self.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = self.conn.execute(stmt).one()
-        return int(row.seq), str(row.hash)
+        if self._heads is None:
+            stmt = select(t.chain_heads.c.name, t.chain_heads.c.seq, t.chain_heads.c.hash)
+            if self.conn.dialect.name == "postgresql":
+                stmt = stmt.order_by(t.chain_heads.c.name).with_for_update()
+            self._heads = {r.name: (int(r.seq), str(r.hash)) for r in self.conn.execute(stmt)}
+        return self._heads[name]
 
     def advance(self, name: str, seq: int, hash_: str) -> None:
+        if self._heads is None:
+            self.head(name)
+        assert self._heads is not None
+        self._heads[name] = (seq, hash_)
+        self._dirty.add(name)
+
+    def flush(self) -> None:
+        """Write the moved heads back; the unit of work calls this just before commit."""
+        if not self._dirty or self._heads is None:
+            return
         h = t.chain_heads.c
-        self.conn.execute(update(t.chain_heads).where(h.name == name).values(seq=seq, hash=hash_))
+        from sqlalchemy import bindparam
+
+        stmt = (
+            update(t.chain_heads)
+            .where(h.name == bindparam("b_name"))
+            .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+        )
+        rows = [
+            {"b_name": n, "b_seq": self._heads[n][0], "b_hash": self._heads[n][1]}
+            for n in sorted(self._dirty)
+        ]
+        self.conn.execute(stmt, rows)
+        self._dirty.clear()
 
     def heads(self) -> dict[str, tuple[int, str]]:
         rows = self.conn.execute(select(t.chain_heads)).all()

@@ -61,6 +61,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("unit of work not entered")
+        self.chains.flush()
         self._tx.commit()
         self._tx = None
 
