@@ -5,18 +5,34 @@ CONTRACT (used by usecases; keep the names and signatures):
 - compute_totals(lines, currency, rounding, prices_include_tax=False) -> DocumentTotals
 - PaymentTerms.parse("net30" | "eom+15" | "due_on_receipt"), due_date(issue_date, terms)
 - document_status(...) -> DocumentStatus
+
+The arithmetic is that of EN 16931 (BR-CO-10 to BR-CO-15, BR-S-08, BR-S-09): every line amount is
+rounded once to the currency's minor unit; tax is computed ONCE per VAT category and rate on the
+sum of the lines of that group (never line by line), and the document totals are plain sums of
+rounded amounts, so total = net + tax holds to the minor unit.
 """
 
 from __future__ import annotations
 
+import calendar
+import decimal
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from openbill.domain.money import Rounding
-from openbill.domain.tax import TaxCategory, TaxTreatment
+from openbill.domain.currencies import exponent_of
+from openbill.domain.money import (
+    Rounding,
+    allocate,
+    minor_to_decimal,
+    round_to_minor,
+    to_decimal,
+)
+from openbill.domain.rejections import InvalidAmount, InvalidInput, InvariantError
+from openbill.domain.tax import TaxCategory, TaxTreatment, check_treatment
 
 __all__ = [
     "DocumentKind",
@@ -29,7 +45,22 @@ __all__ = [
     "PaymentTerms",
     "due_date",
     "document_status",
+    "LINES_PER_DOCUMENT_MAX",
+    "TERMS_DAYS_MAX",
 ]
+
+# A document has at most this many lines (lines plus document-level allowances and charges).
+LINES_PER_DOCUMENT_MAX = 10_000
+# Payment terms give at most this many days.
+TERMS_DAYS_MAX = 365
+# Products of amounts and rates are exact at this precision (Inexact is trapped); the quotient
+# of tax-inclusive prices is carried to 60 digits before its one rounding to the minor unit.
+_EXACT = decimal.Context(
+    prec=60,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow, decimal.Inexact],
+)
+_QUOTIENT = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+_HUNDRED = Decimal(100)
 
 
 class DocumentKind(StrEnum):
@@ -85,7 +116,163 @@ def compute_totals(
     rounding: Rounding,
     prices_include_tax: bool = False,
 ) -> DocumentTotals:
-    raise NotImplementedError
+    """The totals of a document whose lines are priced in `currency`.
+
+    Prices exclusive of tax: each line net is its amount rounded to the minor unit; the taxable
+    amount of a (category, rate) group is the sum of its line nets, and its tax is that sum times
+    the rate, rounded once.
+
+    Prices inclusive of tax: each line's gross amount is rounded to the minor unit; the tax of a
+    group is its gross sum G times rate / (100 + rate), rounded once; the group net is G minus
+    that tax, and it is shared between the lines with money.allocate in proportion to their
+    gross amounts, so the line nets add up to the group net exactly. A group that mixes charges
+    and credits (say a promotion line) is split in two pools: the charges get the net of their
+    own gross sum, rounded once, and the credits the rest, each pool allocated over its absolute
+    gross amounts. No line net then has the opposite sign of its gross amount.
+
+    Subtotals come sorted by (category, rate) and carry the exemption note of their lines. Lines
+    of one group with different notes are refused: EN 16931 prints one note per category and
+    rate.
+
+    >>> from openbill.domain.tax import TaxCategory as C, TaxTreatment as T
+    >>> totals = compute_totals(
+    ...     [LineInput(Decimal("10.005"), T(C.STANDARD, Decimal(19)))], "EUR", Rounding.HALF_UP
+    ... )
+    >>> (totals.net_minor, totals.tax_minor, totals.total_minor)
+    (1001, 190, 1191)
+    """
+    exponent_of(currency)
+    if not lines:
+        raise InvalidInput("a document needs at least one line", field="lines")
+    if len(lines) > LINES_PER_DOCUMENT_MAX:
+        raise InvalidInput(
+            f"a document has at most {LINES_PER_DOCUMENT_MAX} lines, got {len(lines)}",
+            field="lines",
+        )
+    rounded = [_rounded_line(line, n, currency, rounding) for n, line in enumerate(lines, 1)]
+    groups = _groups(lines)
+    nets: list[int] = [0] * len(lines)
+    subtotals: list[TaxSubtotal] = []
+    for (category, rate), members in groups:
+        amounts = [rounded[i] for i in members]
+        if prices_include_tax:
+            tax_minor, member_nets = _inclusive_group(amounts, rate, currency, rounding)
+        else:
+            tax_minor = _exclusive_tax(sum(amounts), rate, currency, rounding)
+            member_nets = tuple(amounts)
+        for i, net in zip(members, member_nets, strict=True):
+            nets[i] = net
+        reason, code = _note(lines, members, category, rate)
+        subtotals.append(TaxSubtotal(category, rate, sum(member_nets), tax_minor, reason, code))
+    rate_of = {i: (category, rate) for (category, rate), members in groups for i in members}
+    totals = DocumentTotals(
+        lines=tuple(LineTotal(nets[i], *rate_of[i]) for i in range(len(lines))),
+        subtotals=tuple(subtotals),
+        net_minor=sum(nets),
+        tax_minor=sum(s.tax_minor for s in subtotals),
+        total_minor=sum(nets) + sum(s.tax_minor for s in subtotals),
+    )
+    _check_totals(totals)
+    return totals
+
+
+def _rounded_line(line: LineInput, number: int, currency: str, rounding: Rounding) -> int:
+    """The line amount in minor units, after checking its amount and tax treatment."""
+    record = f"line {number}"
+    try:
+        amount = to_decimal(line.amount, field="amount")
+    except InvalidAmount as error:
+        raise InvalidInput(error.reason, record=record, field="amount") from None
+    try:
+        check_treatment(line.tax, notes=False)
+    except InvalidInput as error:
+        raise InvalidInput(error.reason, record=record, field=f"tax.{error.field}") from None
+    return round_to_minor(amount, currency, rounding)
+
+
+_GroupKey = tuple[TaxCategory, Decimal]
+
+
+def _groups(lines: Sequence[LineInput]) -> list[tuple[_GroupKey, list[int]]]:
+    """Line indexes per (category, rate), sorted by category code then rate.
+
+    Rates that are equal as numbers ('19' and '19.00') form one group, shown with the rate as
+    its first line wrote it.
+    """
+    members: dict[_GroupKey, list[int]] = {}
+    shown: dict[_GroupKey, _GroupKey] = {}
+    for index, line in enumerate(lines):
+        key = (line.tax.category, line.tax.rate)
+        shown.setdefault(key, key)
+        members.setdefault(key, []).append(index)
+    ordered = sorted(members, key=lambda k: (k[0].value, k[1]))
+    return [(shown[key], members[key]) for key in ordered]
+
+
+def _exclusive_tax(taxable_minor: int, rate: Decimal, currency: str, rounding: Rounding) -> int:
+    with decimal.localcontext(_EXACT):
+        exact = (minor_to_decimal(taxable_minor, currency) * rate).scaleb(-2)
+    return round_to_minor(exact, currency, rounding)
+
+
+def _inclusive_group(
+    gross: list[int], rate: Decimal, currency: str, rounding: Rounding
+) -> tuple[int, tuple[int, ...]]:
+    """The tax of a tax-inclusive group and the net of each of its lines (see compute_totals)."""
+    gross_minor = sum(gross)
+    tax_minor = _inclusive_tax(gross_minor, rate, currency, rounding)
+    net_minor = gross_minor - tax_minor
+    charges = [i for i, g in enumerate(gross) if g >= 0]
+    credits = [i for i, g in enumerate(gross) if g < 0]
+    if not credits or not charges:
+        return tax_minor, allocate(net_minor, [abs(g) for g in gross])
+    charges_gross = sum(gross[i] for i in charges)
+    charges_net = charges_gross - _inclusive_tax(charges_gross, rate, currency, rounding)
+    credits_net = net_minor - charges_net
+    if charges_net < 0 or credits_net > 0:
+        raise InvariantError("a tax-inclusive pool changed sign when its tax was taken out")
+    nets = [0] * len(gross)
+    for pool, pool_net in ((charges, charges_net), (credits, credits_net)):
+        for i, net in zip(pool, allocate(pool_net, [abs(gross[i]) for i in pool]), strict=True):
+            nets[i] = net
+    return tax_minor, tuple(nets)
+
+
+def _inclusive_tax(gross_minor: int, rate: Decimal, currency: str, rounding: Rounding) -> int:
+    gross = minor_to_decimal(gross_minor, currency)
+    with decimal.localcontext(_QUOTIENT):
+        exact = gross * rate / (_HUNDRED + rate)
+    return round_to_minor(exact, currency, rounding)
+
+
+def _note(
+    lines: Sequence[LineInput], members: list[int], category: TaxCategory, rate: Decimal
+) -> tuple[str, str]:
+    notes = {
+        (lines[i].tax.exemption_reason, lines[i].tax.exemption_code)
+        for i in members
+        if lines[i].tax.exemption_reason or lines[i].tax.exemption_code
+    }
+    if len(notes) > 1:
+        shown = "; ".join(sorted(f"{r or '-'} ({c or '-'})" for r, c in notes))
+        raise InvalidInput(
+            f"lines of VAT category {category.value} at {rate} % carry different exemption "
+            f"notes ({shown}); an EN 16931 invoice has one note per category and rate, so "
+            "invoice them separately",
+            field="lines",
+        )
+    return next(iter(notes), ("", ""))
+
+
+def _check_totals(totals: DocumentTotals) -> None:
+    line_sum = sum(line.net_minor for line in totals.lines)
+    taxable_sum = sum(s.taxable_minor for s in totals.subtotals)
+    if not totals.net_minor == line_sum == taxable_sum:
+        raise InvariantError(
+            f"net {totals.net_minor}, line sum {line_sum} and taxable sum {taxable_sum} differ"
+        )
+    if totals.total_minor != totals.net_minor + totals.tax_minor:
+        raise InvariantError("total is not net plus tax")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +280,57 @@ class PaymentTerms:
     end_of_month: bool
     days: int
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.end_of_month, bool):
+            raise InvalidInput(f"{self.end_of_month!r} is not yes or no", field="payment_terms")
+        if isinstance(self.days, bool) or not isinstance(self.days, int):
+            raise InvalidInput(f"{self.days!r} is not a number of days", field="payment_terms")
+        if not 0 <= self.days <= TERMS_DAYS_MAX:
+            raise InvalidInput(
+                f"payment terms give 0 to {TERMS_DAYS_MAX} days, got {self.days}",
+                field="payment_terms",
+            )
+
     @classmethod
     def parse(cls, text: str) -> PaymentTerms:
-        raise NotImplementedError
+        """Read payment terms written as netN, eom+N, eom or due_on_receipt.
+
+        >>> PaymentTerms.parse("NET 30"), PaymentTerms.parse("eom15")
+        (PaymentTerms(end_of_month=False, days=30), PaymentTerms(end_of_month=True, days=15))
+        """
+        normalised = " ".join(text.lower().split()) if isinstance(text, str) else ""
+        match = _TERMS.fullmatch(normalised)
+        if match is None:
+            raise InvalidInput(
+                f"{text!r} is not a payment term; write netN (N days after the issue date, "
+                "e.g. net30), eom+N (N days after the end of the issue month, e.g. eom+15), "
+                "eom, or due_on_receipt",
+                field="payment_terms",
+            )
+        if match["net"] is not None:
+            return cls(end_of_month=False, days=int(match["net"]))
+        if normalised.startswith("eom"):
+            return cls(end_of_month=True, days=int(match["eom"] or 0))
+        return cls(end_of_month=False, days=0)
 
     def __str__(self) -> str:
-        raise NotImplementedError
+        if self.end_of_month:
+            return f"eom+{self.days}" if self.days else "eom"
+        return f"net{self.days}" if self.days else "due_on_receipt"
+
+
+_TERMS = re.compile(
+    r"net ?(?P<net>[0-9]{1,3})|eom(?: ?\+? ?(?P<eom>[0-9]{1,3}))?|due[_ ]on[_ ]receipt"
+)
 
 
 def due_date(issue_date: date, terms: PaymentTerms) -> date:
-    raise NotImplementedError
+    """netN: N days after the issue date; eom+N: N days after the last day of its month."""
+    start = issue_date
+    if terms.end_of_month:
+        last_day = calendar.monthrange(issue_date.year, issue_date.month)[1]
+        start = issue_date.replace(day=last_day)
+    return start + timedelta(days=terms.days)
 
 
 def document_status(
@@ -114,4 +342,30 @@ def document_status(
     due: date | None,
     as_of: date,
 ) -> DocumentStatus:
-    raise NotImplementedError
+    """The status of a document, derived from its amounts (never stored).
+
+    An invoice with nothing open is void when credit notes cover its whole (positive) total and
+    paid otherwise; with something open it is overdue after its due date, partially paid when
+    part of it is settled, and issued otherwise. A credit note is applied once nothing of it is
+    left to use. `open_minor` and `credited_minor` are never negative, and an invoice never has
+    more open than its total.
+    """
+    if open_minor < 0 or credited_minor < 0:
+        raise InvariantError(
+            f"open ({open_minor}) and credited ({credited_minor}) amounts are never negative"
+        )
+    if not issued:
+        return DocumentStatus.DRAFT
+    if kind == DocumentKind.CREDIT_NOTE:
+        return DocumentStatus.APPLIED if open_minor == 0 else DocumentStatus.ISSUED
+    if total_minor >= 0 and open_minor > total_minor:
+        raise InvariantError(f"invoice open amount {open_minor} exceeds its total {total_minor}")
+    if open_minor == 0:
+        if total_minor > 0 and credited_minor >= total_minor:
+            return DocumentStatus.VOID
+        return DocumentStatus.PAID
+    if due is not None and as_of > due:
+        return DocumentStatus.OVERDUE
+    if open_minor < total_minor:
+        return DocumentStatus.PARTIALLY_PAID
+    return DocumentStatus.ISSUED
