@@ -37,7 +37,12 @@ class Rejection(Exception):
         return f"{where}: {self.reason}" if where else self.reason
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "record": self.record, "field": self.field, "reason": self.reason}
+        return {
+            "code": self.code,
+            "record": self.record,
+            "field": self.field,
+            "reason": self.reason,
+        }
 
 
 class InvariantError(AssertionError):
