@@ -51,10 +51,10 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
 
     >>> to_decimal("12.50")
     Decimal('12.50')
-    >>> to_decimal(0.1)
+    >>> to_decimal(0.1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    openbill.domain.rejections.InvalidAmount: field amount: 0.1 is a binary float; give the amount as text or Decimal
+    openbill.domain.rejections.InvalidAmount: field amount: 0.1 is a binary float; ...
     """
     if isinstance(value, bool):
         raise InvalidAmount(f"{value!r} is not a number", field=field)
