@@ -1,0 +1,768 @@
+"""The benchmark harness: issue N invoices, on SQLite and PostgreSQL, beside the floor and peers.
+
+Run it with ``make bench`` or ``.venv/bin/python -m bench --help``. Every job runs in a fresh
+interpreter against a database made for it alone (a new SQLite file under bench/.work/, a new
+PostgreSQL database ``bench_<job>_<pid>``), which is removed afterwards.
+
+Outputs (see bench/README.md): a table on the terminal, docs/benchmarks.md (the part between
+the results markers), bench/results/latest.json and a line appended to
+bench/results/history.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from bench import peers
+from bench.jobs import GROSS, JOB_MODULES
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / ".work"
+RESULTS = ROOT / "bench" / "results"
+LATEST = RESULTS / "latest.json"
+HISTORY = RESULTS / "history.jsonl"
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+UNIT = "invoices/s"
+
+# Invoices per run. Peers issue ~20-50 invoices/s, so they get a smaller N: rates compare.
+N_FULL = {
+    ("ours", "sqlite"): 5000,
+    ("ours", "postgresql"): 2000,
+    ("peer", "sqlite"): 300,
+    ("peer", "postgresql"): 300,
+}
+N_QUICK = {key: (200 if key[0] == "ours" else 30) for key in N_FULL}
+JOB_TIMEOUT_S = 3600
+
+NOT_YET = "not yet available"
+NO_PG = "PostgreSQL not available"
+
+
+# --- what runs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # "floor", "openbill", "python-accounting", "django-ledger"
+    kind: str  # "ours" (bench.jobs module, openbill's venv) or "peer" (script, peers' venv)
+    target: str  # module name or script path
+    backends: tuple[str, ...]
+    summary: str = ""
+
+
+def all_jobs(modules: dict[str, str] | None = None) -> list[Job]:
+    modules = {**JOB_MODULES, **(modules or {})}
+    jobs = [
+        Job("floor", "ours", modules["floor"], tuple(BACKENDS)),
+        Job("openbill", "ours", modules["openbill"], tuple(BACKENDS)),
+    ]
+    for peer in peers.PEERS.values():
+        jobs.append(Job(peer.name, "peer", str(peer.script), peer.backends, peer.summary))
+    return jobs
+
+
+@dataclass
+class Row:
+    job: Job
+    backend: str
+    n: int
+    seconds: float | None = None
+    status: str | None = None  # why there is no number
+    runs: list[float] = field(default_factory=list)
+    check: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        if self.seconds is None or self.seconds <= 0:
+            return None
+        return self.n / self.seconds
+
+    @property
+    def key(self) -> str:
+        return f"issue.{self.job.name}.{self.backend}"
+
+
+# --- databases ------------------------------------------------------------------------------
+
+
+def _conninfo(url: str) -> str:
+    """SQLAlchemy URL -> libpq URL for psycopg."""
+    return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+
+
+def _with_database(url: str, name: str) -> str:
+    head, _, _ = url.rpartition("/")
+    return f"{head}/{name}"
+
+
+class Postgres:
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.error: str | None = None
+        self.version: str | None = None
+        try:
+            import psycopg
+
+            with psycopg.connect(_conninfo(admin_url), connect_timeout=3) as conn:
+                self.version = conn.execute("SHOW server_version").fetchone()[0]
+        except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+            self.error = f"{type(exc).__name__}: {exc}".strip()
+
+    @property
+    def available(self) -> bool:
+        return self.error is None
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(_conninfo(self.admin_url), autocommit=True) as conn:
+            conn.execute(sql)
+
+    @contextlib.contextmanager
+    def database(self, job: str) -> Iterator[str]:
+        name = re.sub(r"[^a-z0-9_]", "_", f"bench_{job}_{os.getpid()}".lower())
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{name}"')
+        try:
+            yield _with_database(self.admin_url, name)
+        finally:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def sqlite_database(job: str) -> Iterator[str]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{job}-", dir=WORK))
+    try:
+        yield f"sqlite:///{folder / (job + '.db')}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- running one job ------------------------------------------------------------------------
+
+
+class JobFailed(RuntimeError):
+    """A job that ran and failed: a one-line reason, and the detail (its stderr's tail)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.detail = detail or reason
+
+
+def _failed(proc: subprocess.CompletedProcess[str]) -> JobFailed:
+    detail = _tail(proc.stderr, 30) or _tail(proc.stdout, 30)
+    last = [line for line in detail.splitlines() if line.strip()]
+    return JobFailed(last[-1].strip() if last else f"exit {proc.returncode}", detail)
+
+
+class Unavailable(RuntimeError):
+    pass
+
+
+def _tail(text: str, lines: int = 12) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _run_ours(job: Job, url: str, n: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("r", suffix=".json", dir=WORK, delete=False) as out:
+        result_path = Path(out.name)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.harness", "child", job.target, url, str(n), out.name],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=JOB_TIMEOUT_S,
+        )
+        text = result_path.read_text() if result_path.exists() else ""
+    finally:
+        result_path.unlink(missing_ok=True)
+    if proc.returncode != 0 or not text:
+        raise _failed(proc)
+    result = json.loads(text)
+    if "unavailable" in result:
+        raise Unavailable(result["unavailable"])
+    return result
+
+
+def _run_peer(job: Job, url: str, n: int) -> dict[str, Any]:
+    proc = subprocess.run(
+        [str(peers.python()), job.target, "--url", url, "--n", str(n)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT_S,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise _failed(proc)
+    return json.loads(lines[-1])
+
+
+def _validate(result: dict[str, Any], n: int) -> None:
+    """The job did the work it claims: the right number of invoices, the right totals."""
+    if int(result.get("invoices", n)) != n:
+        raise JobFailed(f"asked for {n} invoices, job says {result.get('invoices')}")
+    check = result.get("check") or {}
+    if "invoices_in_db" in check and int(check["invoices_in_db"]) != n:
+        raise JobFailed(f"{n} invoices asked, {check['invoices_in_db']} in the database")
+    if check.get("last_gross") is not None:
+        try:
+            gross = Decimal(str(check["last_gross"])).quantize(Decimal("0.01"))
+        except InvalidOperation as exc:
+            raise JobFailed(f"last_gross is not a number: {check['last_gross']!r}") from exc
+        if gross != GROSS:
+            raise JobFailed(f"last invoice gross {gross}, expected {GROSS}")
+
+
+def run_row(row: Row, pg: Postgres, repeat: int) -> None:
+    if row.backend == "postgresql" and not pg.available:
+        row.status = NO_PG
+        return
+    runner = _run_ours if row.job.kind == "ours" else _run_peer
+    for _ in range(repeat):
+        if row.backend == "sqlite":
+            database = sqlite_database(row.job.name)
+        else:
+            database = pg.database(row.job.name)
+        try:
+            with database as url:
+                result = runner(row.job, url, row.n)
+            _validate(result, row.n)
+        except Unavailable as exc:
+            row.status = f"{NOT_YET} ({_short(str(exc))})"
+            return
+        except subprocess.TimeoutExpired:
+            row.status = f"failed: timed out after {JOB_TIMEOUT_S} s"
+            return
+        except Exception as exc:  # noqa: BLE001 - one failed row must not stop the run
+            row.status = f"failed: {_short(str(exc))}"
+            row.check = {"error": getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"}
+            return
+        row.runs.append(float(result["seconds"]))
+        row.check = result.get("check") or {}
+        row.description = result.get("description") or row.job.summary
+    row.seconds = statistics.median(row.runs)
+
+
+def _short(text: str, width: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def child_main(argv: list[str]) -> int:
+    """In a fresh interpreter: import one job module, run it, write its result as JSON."""
+    module_name, url, n_text, out = argv
+    n = int(n_text)
+    out_path = Path(out)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        out_path.write_text(json.dumps({"unavailable": f"{type(exc).__name__}: {exc}"}))
+        return 0
+    seconds = float(module.run(url, n))
+    check = module.check(url, n) if hasattr(module, "check") else {}
+    out_path.write_text(
+        json.dumps(
+            {
+                "invoices": n,
+                "seconds": seconds,
+                "check": check,
+                "description": getattr(module, "DESCRIPTION", ""),
+            },
+            default=str,
+        )
+    )
+    return 0
+
+
+# --- ratios, machine, outputs ---------------------------------------------------------------
+
+
+def floor_of(rows: list[Row], backend: str) -> Row | None:
+    for row in rows:
+        if row.job.name == "floor" and row.backend == backend and row.rate:
+            return row
+    return None
+
+
+def best_peer(rows: list[Row], backend: str) -> Row | None:
+    candidates = [r for r in rows if r.job.kind == "peer" and r.backend == backend and r.rate]
+    return max(candidates, key=lambda r: r.rate or 0.0, default=None)
+
+
+def _ratio(row: Row, base: Row | None) -> float | None:
+    if base is None or row.rate is None or base.rate is None:
+        return None
+    return row.rate / base.rate
+
+
+def _meminfo_gib() -> float | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    return None
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _filesystem(path: Path) -> str | None:
+    """Filesystem type holding ``path`` (tmpfs would flatter SQLite's fsyncs)."""
+    best, fstype = "", None
+    with contextlib.suppress(OSError):
+        target = str(path.resolve())
+        for line in Path("/proc/mounts").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and target.startswith(parts[1]) and len(parts[1]) > len(best):
+                best, fstype = parts[1], parts[2]
+    return fstype
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return (commit + ("+dirty" if dirty else "")) or None
+    return None
+
+
+def machine_info(pg: Postgres, peer_versions: dict[str, str | None] | None) -> dict[str, Any]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gib": _meminfo_gib(),
+        "os": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "sqlite": sqlite3.sqlite_version,
+        "sqlite_filesystem": _filesystem(WORK),
+        "postgresql": pg.version,
+        "openbill": _version("openbill"),
+        "sqlalchemy": _version("SQLAlchemy"),
+        "psycopg": _version("psycopg"),
+        "peers": peer_versions or {},
+        "commit": _git_commit(),
+    }
+
+
+def entries(rows: list[Row]) -> list[dict[str, Any]]:
+    """bench/results/latest.json: one entry per measured row beside its floor, and
+    openbill beside the best peer, so that two runs can be compared entry by entry."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if row.rate is None:
+            continue
+        base = None if row.job.name == "floor" else floor_of(rows, row.backend)
+        out.append(_entry(row.key, row.rate, base))
+    for backend in BACKENDS:
+        ours = next(
+            (r for r in rows if r.job.name == "openbill" and r.backend == backend and r.rate),
+            None,
+        )
+        peer = best_peer(rows, backend)
+        if ours and ours.rate and peer:
+            out.append(_entry(f"{ours.key}.vs_best_peer", ours.rate, peer))
+    return out
+
+
+def _entry(name: str, value: float, base: Row | None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": round(value, 2),
+        "unit": UNIT,
+        "baseline_name": base.key if base else None,
+        "baseline_value": round(base.rate, 2) if base and base.rate else None,
+        "ratio": round(value / base.rate, 4) if base and base.rate else None,
+    }
+
+
+def _fmt_ratio(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 0.1:
+        return f"{value:.3f}×"
+    return f"{value:.2f}×" if value < 10 else f"{value:.1f}×"
+
+
+def _fmt_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
+
+
+def table_rows(rows: list[Row]) -> list[list[str]]:
+    out = []
+    for row in rows:
+        out.append(
+            [
+                row.job.name,
+                BACKENDS[row.backend],
+                f"{row.n:,}",
+                "—" if row.seconds is None else f"{row.seconds:.2f}",
+                _fmt_rate(row.rate),
+                _fmt_ratio(_ratio(row, floor_of(rows, row.backend))),
+                _fmt_ratio(_ratio(row, best_peer(rows, row.backend))),
+            ]
+        )
+    return out
+
+
+HEADERS = ["job", "backend", "N", "seconds", UNIT, "× floor", "× best peer"]
+
+
+def rich_table(rows: list[Row], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, header in enumerate(HEADERS):
+        table.add_column(header, justify="left" if i < 2 else "right", no_wrap=True)
+    notes = any(row.rate is None for row in rows)
+    if notes:
+        table.add_column("note", overflow="fold")
+    for cells, row in zip(table_rows(rows), rows, strict=True):
+        style = "bold" if row.job.name == "openbill" else ("dim" if row.rate is None else None)
+        table.add_row(*cells, *([row.status or ""] if notes else []), style=style)
+    return table
+
+
+def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, Any]) -> str:
+    lines = [
+        "## Results",
+        "",
+        f"Measured {run['date']} UTC, commit `{machine.get('commit') or 'unknown'}`, "
+        f"with `{run['command']}`"
+        + (f", median of {run['repeat']} runs" if run["repeat"] > 1 else "")
+        + ".",
+        "",
+        "| " + " | ".join(HEADERS) + " |",
+        "| " + " | ".join(["---", "---"] + ["---:"] * (len(HEADERS) - 2)) + " |",
+    ]
+    for cells in table_rows(rows):
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "× floor: invoices/s divided by the floor's on the same backend. "
+        "× best peer: divided by the faster peer's on the same backend.",
+        "",
+    ]
+    described: dict[str, str] = {}
+    for row in rows:
+        if row.description and row.job.name not in described:
+            described[row.job.name] = row.description
+    if described:
+        lines += ["Jobs:", ""]
+        lines += [f"- {name}: {text}" for name, text in described.items()]
+        lines.append("")
+    lines += [
+        "Machine:",
+        "",
+        f"- CPU: {machine['cpu']}, {machine['cores']} cores; memory: "
+        f"{machine['memory_gib']} GiB; {machine['os']}",
+        f"- {machine['python']}; SQLite {machine['sqlite']} (database files on "
+        f"{machine['sqlite_filesystem'] or 'unknown filesystem'}); PostgreSQL "
+        f"{machine['postgresql'] or 'not available'}",
+        f"- openbill {machine['openbill']}, SQLAlchemy {machine['sqlalchemy']}, "
+        f"psycopg {machine['psycopg']}",
+    ]
+    pv = machine.get("peers") or {}
+    if pv:
+        lines.append(
+            f"- peers (bench/.peers/venv, Python {pv.get('python')}): "
+            f"python-accounting {pv.get('python-accounting')} "
+            f"(SQLAlchemy {pv.get('SQLAlchemy')}, python-dateutil {pv.get('python-dateutil')}); "
+            f"django-ledger {pv.get('django-ledger')} (Django {pv.get('Django')}, "
+            f"django-treebeard {pv.get('django-treebeard')}); psycopg {pv.get('psycopg')}"
+        )
+    missing = [r for r in rows if r.rate is None]
+    if missing:
+        lines += ["", "Not measured in this run:", ""]
+        for row in missing:
+            lines.append(f"- {row.job.name} on {BACKENDS[row.backend]}: {row.status}")
+    return "\n".join(lines) + "\n"
+
+
+DOC_TEMPLATE = f"""# Benchmarks
+
+See bench/README.md for what is measured and how to run it.
+
+{START}
+{END}
+"""
+
+
+def write_doc(results_md: str) -> None:
+    text = DOC.read_text() if DOC.exists() else DOC_TEMPLATE
+    if START not in text or END not in text:
+        text = text.rstrip() + f"\n\n{START}\n{END}\n"
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(f"{head}{START}\n{results_md}{END}{tail}")
+
+
+def run_rows(todo: list[Row], pg: Postgres, repeat: int, console: Console) -> None:
+    if not todo:
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("benchmarks", total=len(todo))
+        for row in todo:
+            progress.update(
+                task,
+                description=f"{row.job.name} on {BACKENDS[row.backend]}, N={row.n:,}"
+                + (f" ×{repeat}" if repeat > 1 else ""),
+            )
+            started = time.monotonic()
+            run_row(row, pg, repeat)
+            outcome = f"{_fmt_rate(row.rate)} {UNIT}" if row.rate else f"[yellow]{row.status}[/]"
+            progress.console.print(
+                f"  {row.job.name} on {BACKENDS[row.backend]}: {outcome} "
+                f"[dim]({time.monotonic() - started:.1f} s with set-up)[/]"
+            )
+            progress.advance(task)
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    names = [job.name for job in all_jobs()]
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Issue N invoices per second: openbill beside the floor and the peers.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small N everywhere (a smoke run)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"run only these jobs (repeatable or comma-separated): {', '.join(names)}, "
+        "or the groups 'ours' (floor + openbill) and 'peers'",
+    )
+    parser.add_argument(
+        "--backend", choices=sorted(BACKENDS), action="append", help="only this backend"
+    )
+    parser.add_argument("--n", type=int, help="invoices per run for every job (overrides N)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per row; the median counts")
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="JOB=MODULE",
+        help="run another module as the floor or openbill job, e.g. floor=mypkg.floor_v2 "
+        f"(defaults: {', '.join(f'{k}={v}' for k, v in JOB_MODULES.items())})",
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL),
+        help="PostgreSQL server, as a SQLAlchemy URL to an existing database "
+        "(default: $BENCH_PG_URL or %(default)s)",
+    )
+    write = parser.add_mutually_exclusive_group()
+    write.add_argument(
+        "--write",
+        dest="write",
+        action="store_true",
+        default=None,
+        help="write docs/benchmarks.md and bench/results/latest.json "
+        "(the default for a full run, without --only/--backend/--quick/--n)",
+    )
+    write.add_argument(
+        "--no-write", dest="write", action="store_false", help="write nothing, not even history"
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or (args.n is not None and args.n < 1):
+        parser.error("--repeat and --n must be positive")
+    selected: set[str] = set()
+    for item in args.only or []:
+        for name in filter(None, (part.strip() for part in item.split(","))):
+            if name == "peers":
+                selected |= set(peers.PEERS)
+            elif name == "ours":
+                selected |= {"floor", "openbill"}
+            elif name in names:
+                selected.add(name)
+            else:
+                parser.error(f"unknown job {name!r}; choose from {', '.join(names)}")
+    args.selected = selected
+    args.modules = {}
+    for item in args.module:
+        name, _, module = item.partition("=")
+        if name not in JOB_MODULES or not module:
+            parser.error(f"--module wants JOB=MODULE with JOB one of {', '.join(JOB_MODULES)}")
+        args.modules[name] = module
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["child"]:
+        return child_main(argv[1:])
+    args = parse_args(argv)
+    # A log (CI, a pipe) gets a table wide enough to read; a terminal keeps its own width.
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    console = Console(width=140 if wide else None)
+    partial = bool(args.selected or args.backend or args.quick or args.n or args.modules)
+    write = (not partial) if args.write is None else args.write
+    sizes = N_QUICK if args.quick else N_FULL
+
+    jobs = [j for j in all_jobs(args.modules) if not args.selected or j.name in args.selected]
+    backends = [b for b in BACKENDS if not args.backend or b in args.backend]
+    rows = [
+        Row(job, backend, args.n or sizes[(job.kind, backend)])
+        for backend in backends
+        for job in jobs
+        if backend in job.backends
+    ]
+
+    pg = Postgres(args.pg_url)
+    if "postgresql" in backends:
+        if pg.available:
+            where = re.sub(r"^.*@|/[^/]*$", "", args.pg_url)
+            console.print(f"PostgreSQL {pg.version.split()[0]} at {where}")
+        else:
+            console.print(f"[yellow]{NO_PG}[/] ({_short(pg.error or '')}); PG rows are skipped")
+
+    for row in rows:
+        if row.backend == "postgresql" and not pg.available:
+            row.status = NO_PG
+        elif row.job.kind == "ours" and importlib.util.find_spec(row.job.target) is None:
+            row.status = NOT_YET
+
+    peer_versions = None
+    if any(row.job.kind == "peer" and row.status is None for row in rows):
+        try:
+            with console.status("peers' environment") as status:
+                peer_versions = peers.ensure_env(
+                    lambda text: status.update(f"peers' environment: {text}")
+                )
+            console.print(
+                "peers' environment ready: "
+                + ", ".join(
+                    f"{k} {peer_versions.get(k)}" for k in ("python-accounting", "django-ledger")
+                )
+            )
+        except peers.PeerEnvError as exc:
+            console.print(f"[red]peers' environment failed:[/] {exc}")
+            for row in rows:
+                if row.job.kind == "peer":
+                    row.status = f"failed: peers' environment ({exc})"
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    run_rows([row for row in rows if row.status is None], pg, args.repeat, console)
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    command = "python -m bench" + (" " + " ".join(argv) if argv else "")
+    run = {"date": now.strftime("%Y-%m-%d %H:%M"), "command": command, "repeat": args.repeat}
+    console.print()
+    console.print(rich_table(rows, f"Issue N invoices — {run['date']} UTC"))
+    for row in rows:
+        if row.status and row.status.startswith("failed") and row.check.get("error"):
+            console.print(f"[red]{row.job.name} on {BACKENDS[row.backend]}:[/]")
+            console.print(row.check["error"], markup=False, highlight=False)
+
+    if args.write is False:
+        return 0
+    machine = machine_info(pg, peer_versions)
+    results = entries(rows)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    record = {
+        "date": now.isoformat().replace("+00:00", "Z"),
+        "command": command,
+        "kind": "quick" if args.quick else ("partial" if partial else "full"),
+        "machine": machine,
+        "rows": [
+            {
+                "name": row.key,
+                "n": row.n,
+                "seconds": row.seconds,
+                "runs": row.runs,
+                "rate": round(row.rate, 2) if row.rate else None,
+                "status": row.status,
+                "check": row.check,
+            }
+            for row in rows
+        ],
+        "entries": results,
+    }
+    with HISTORY.open("a", encoding="utf-8") as history:
+        history.write(json.dumps(record, default=str) + "\n")
+    written = [HISTORY]
+    if write:
+        LATEST.write_text(json.dumps(results, indent=2) + "\n")
+        write_doc(markdown_results(rows, machine, run))
+        written += [LATEST, DOC]
+    else:
+        console.print(
+            "[dim]partial or quick run: docs/benchmarks.md and bench/results/latest.json "
+            "left as they were (--write to overwrite)[/]"
+        )
+    console.print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written))
+    failed = [row for row in rows if row.status and row.status.startswith("failed")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
