@@ -31,7 +31,7 @@ from openbill.domain.pricing import (
     select_price,
     spec_from_params,
 )
-from openbill.domain.rejections import InvalidInput, InvalidState, NotFound
+from openbill.domain.rejections import InvalidInput, InvalidState, NotFound, Rejection
 from openbill.domain.tax import CustomerRegime, TaxCategory, TaxRule, TaxTreatment, resolve_tax
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import (
@@ -230,7 +230,7 @@ class _Pricer:
             line_no = first_line_no + offset
             record = f"line {line_no}"
             code = self.charge_code(spec.charge_code, record)
-            quantity = to_decimal(spec.quantity, field="quantity")
+            quantity = _number(spec.quantity, record, "quantity")
             row: dict[str, Any] = {
                 "line_no": line_no,
                 "charge_code_id": code.id,
@@ -249,7 +249,7 @@ class _Pricer:
                 exemption_code=treatment.exemption_code,
             )
             if spec.unit_price:
-                unit_price = to_decimal(spec.unit_price, field="unit_price")
+                unit_price = _number(spec.unit_price, record, "unit_price")
                 row.update(price_id=None, unit_price=unit_price, amount=quantity * unit_price)
             else:
                 price = self.price(code, record)
@@ -265,6 +265,13 @@ class _Pricer:
             amount = price_amount(price.spec, row["quantity"], base)
             row.update(amount=amount, unit_price=_unit_price(amount, row["quantity"]))
         return rows
+
+
+def _number(text: str, record: str, field: str) -> Decimal:
+    try:
+        return to_decimal(text, field=field)
+    except Rejection as exc:
+        raise InvalidInput(exc.reason, record=record, field=field) from None
 
 
 def _unit_price(amount: Decimal, quantity: Decimal) -> Decimal:

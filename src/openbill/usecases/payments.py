@@ -129,7 +129,10 @@ def payment_payload(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _minor(text: str, currency: str, entity: Any, record: str, field: str = "amount") -> int:
-    amount = to_decimal(text, field=field)
+    try:
+        amount = to_decimal(text, field=field)
+    except InvalidAmount as exc:
+        raise InvalidAmount(exc.reason, record=record, field=field) from None
     minor = round_to_minor(amount, currency, Rounding(entity.rounding))
     if minor <= 0:
         raise InvalidAmount("the amount must be above zero", record=record, field=field)
