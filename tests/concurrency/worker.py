@@ -14,7 +14,8 @@ With --ready/--go the process opens its book, writes the ready file and waits fo
 so that all workers start their transactions together.
 
 OPENBILL_TEST_PAUSE=<point> makes the process stop for good INSIDE a transaction, after writing
-the file named by OPENBILL_TEST_PAUSE_FILE, so the parent can SIGKILL it there. Points:
+the file named by OPENBILL_TEST_PAUSE_FILE, so the parent can SIGKILL it there; with
+OPENBILL_TEST_PAUSE_SKIP=N it lets the first N passes through that point go by. Points:
     after_seq       the invoice number was taken (DocumentRepo.next_seq returned)
     after_payment   the payment row was written (MoneyRepo.add_payment returned)
     before_commit   everything is written, the chain heads flushed, COMMIT not yet sent
@@ -38,6 +39,7 @@ CUSTOMER = "C1"
 ISSUE_DATE = date(2026, 3, 2)
 PAUSE_ENV = "OPENBILL_TEST_PAUSE"
 PAUSE_FILE_ENV = "OPENBILL_TEST_PAUSE_FILE"
+PAUSE_SKIP_ENV = "OPENBILL_TEST_PAUSE_SKIP"
 
 
 def _ensure_identifiers() -> None:
@@ -84,10 +86,14 @@ def _install_pause_hook() -> None:
     else:
         raise SystemExit(f"unknown pause point {point!r}")
     original = getattr(target, name)
+    skip = [int(os.environ.get(PAUSE_SKIP_ENV, "0"))]
 
     def paused(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
-        _pause(point)
+        if skip[0] > 0:
+            skip[0] -= 1
+        else:
+            _pause(point)
         return result
 
     setattr(target, name, paused)
