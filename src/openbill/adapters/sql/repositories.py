@@ -6,10 +6,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from openbill.adapters.sql import tables as t
+from openbill.adapters.sql.raw import RawWriter
 from openbill.domain.ledger import Account
 
 __all__ = [
@@ -28,8 +29,9 @@ Values = Mapping[str, Any]
 
 
 class _Repo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, raw: RawWriter) -> None:
         self.conn = conn
+        self.raw = raw
 
     def _insert(self, table: t.Table, values: Values) -> int:
         return int(
@@ -119,7 +121,7 @@ class CatalogRepo(_Repo):
 
 class DocumentRepo(_Repo):
     def add(self, values: Values) -> int:
-        return self._insert(t.documents, values)
+        return self.raw.insert("documents", values)
 
     def get(self, document_id: int) -> Row[Any] | None:
         return self._one(select(t.documents).where(t.documents.c.id == document_id))
@@ -139,8 +141,7 @@ class DocumentRepo(_Repo):
         return self.conn.execute(stmt).all()
 
     def add_lines(self, rows: Sequence[Values]) -> None:
-        if rows:
-            self.conn.execute(insert(t.document_lines), [dict(r) for r in rows])
+        self.raw.insert_many("document_lines", rows)
 
     def replace_lines(self, document_id: int, rows: Sequence[Values]) -> None:
         self.conn.execute(
@@ -149,32 +150,28 @@ class DocumentRepo(_Repo):
         self.add_lines(rows)
 
     def add_taxes(self, rows: Sequence[Values]) -> None:
-        if rows:
-            self.conn.execute(insert(t.document_taxes), [dict(r) for r in rows])
+        self.raw.insert_many("document_taxes", rows)
 
     def update(self, document_id: int, values: Values) -> None:
-        self.conn.execute(update(t.documents).where(t.documents.c.id == document_id), dict(values))
+        self.raw.update("documents", "id", {**values, "id": document_id})
 
     def next_seq(self, entity_id: int, kind: str, year: int) -> int:
         """Take the next number of a series in this transaction: gap-free, because a rollback
         gives the number back, and safe under concurrency, because the UPDATE locks the row
         (PostgreSQL) or the whole database is write-locked (SQLite BEGIN IMMEDIATE)."""
-        s = t.number_series.c
-        where = and_(s.entity_id == entity_id, s.kind == kind, s.year == year)
-        stmt = update(t.number_series).where(where).values(next_seq=s.next_seq + 1)
-        taken = self.conn.execute(stmt.returning(s.next_seq)).scalar()
-        if taken is None:
-            if self.conn.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert as upsert
-            else:
-                from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-            self.conn.execute(
-                upsert(t.number_series)
-                .values(entity_id=entity_id, kind=kind, year=year, next_seq=1)
-                .on_conflict_do_nothing()
+        take = (
+            "UPDATE number_series SET next_seq = next_seq + 1 "
+            "WHERE entity_id = ? AND kind = ? AND year = ? RETURNING next_seq"
+        )
+        rows = self.raw.execute(take, (entity_id, kind, year))
+        if not rows:
+            self.raw.execute(
+                "INSERT INTO number_series (entity_id, kind, year, next_seq) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT DO NOTHING",
+                (entity_id, kind, year),
             )
-            taken = self.conn.execute(stmt.returning(s.next_seq)).scalar_one()
-        return int(taken) - 1
+            rows = self.raw.execute(take, (entity_id, kind, year))
+        return int(rows[0][0]) - 1
 
     def series(self) -> Sequence[Row[Any]]:
         d = t.documents.c
@@ -230,7 +227,7 @@ class DocumentRepo(_Repo):
 
 class MoneyRepo(_Repo):
     def add_payment(self, values: Values) -> int:
-        return self._insert(t.payments, values)
+        return self.raw.insert("payments", values)
 
     def payment(self, payment_id: int) -> Row[Any] | None:
         return self._one(select(t.payments).where(t.payments.c.id == payment_id))
@@ -247,13 +244,13 @@ class MoneyRepo(_Repo):
         return self.conn.execute(stmt).all()
 
     def add_allocation(self, values: Values) -> int:
-        return self._insert(t.allocations, values)
+        return self.raw.insert("allocations", values)
 
     def add_refund(self, values: Values) -> int:
-        return self._insert(t.refunds, values)
+        return self.raw.insert("refunds", values)
 
     def add_write_off(self, values: Values) -> int:
-        return self._insert(t.write_offs, values)
+        return self.raw.insert("write_offs", values)
 
     def payment_used(self, payment_id: int) -> int:
         """Minor units of a payment already allocated to invoices."""
@@ -291,10 +288,8 @@ class MoneyRepo(_Repo):
 
 class LedgerRepo(_Repo):
     def add_entry(self, values: Values, lines: Sequence[Values]) -> int:
-        entry_id = self._insert(t.journal_entries, values)
-        self.conn.execute(
-            insert(t.journal_lines), [{**line, "entry_id": entry_id} for line in lines]
-        )
+        entry_id = self.raw.insert("journal_entries", values)
+        self.raw.insert_many("journal_lines", [{**line, "entry_id": entry_id} for line in lines])
         return entry_id
 
     def document_open(self, document_id: int) -> int:
@@ -383,7 +378,7 @@ def _neg(col: Any) -> Any:
 
 class AuditRepo(_Repo):
     def add(self, values: Values) -> int:
-        return self._insert(t.audit_events, values)
+        return self.raw.insert("audit_events", values)
 
     def events(self, limit: int | None = None) -> Sequence[Row[Any]]:
         stmt = select(t.audit_events).order_by(t.audit_events.c.chain_seq)
@@ -405,17 +400,17 @@ class ChainRepo(_Repo):
     them, and a transaction reads and writes the heads in two statements whatever it appends.
     """
 
-    def __init__(self, conn: Connection) -> None:
-        super().__init__(conn)
+    def __init__(self, conn: Connection, raw: RawWriter) -> None:
+        super().__init__(conn, raw)
         self._heads: dict[str, tuple[int, str]] | None = None
         self._dirty: set[str] = set()
 
     def head(self, name: str) -> tuple[int, str]:
         if self._heads is None:
-            stmt = select(t.chain_heads.c.name, t.chain_heads.c.seq, t.chain_heads.c.hash)
-            if self.conn.dialect.name == "postgresql":
-                stmt = stmt.order_by(t.chain_heads.c.name).with_for_update()
-            self._heads = {r.name: (int(r.seq), str(r.hash)) for r in self.conn.execute(stmt)}
+            sql = "SELECT name, seq, hash FROM chain_heads"
+            if self.raw.dialect == "postgresql":
+                sql += " ORDER BY name FOR UPDATE"
+            self._heads = {n: (int(q), str(h)) for n, q, h in self.raw.execute(sql)}
         return self._heads[name]
 
     def advance(self, name: str, seq: int, hash_: str) -> None:
@@ -429,19 +424,8 @@ class ChainRepo(_Repo):
         """Write the moved heads back; the unit of work calls this just before commit."""
         if not self._dirty or self._heads is None:
             return
-        h = t.chain_heads.c
-        from sqlalchemy import bindparam
-
-        stmt = (
-            update(t.chain_heads)
-            .where(h.name == bindparam("b_name"))
-            .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
-        )
-        rows = [
-            {"b_name": n, "b_seq": self._heads[n][0], "b_hash": self._heads[n][1]}
-            for n in sorted(self._dirty)
-        ]
-        self.conn.execute(stmt, rows)
+        rows = [(self._heads[n][0], self._heads[n][1], n) for n in sorted(self._dirty)]
+        self.raw.executemany("UPDATE chain_heads SET seq = ?, hash = ? WHERE name = ?", rows)
         self._dirty.clear()
 
     def heads(self) -> dict[str, tuple[int, str]]:
@@ -455,7 +439,7 @@ class IdempotencyRepo(_Repo):
         return self._one(select(t.idempotency_keys).where(k.scope == scope, k.key == key))
 
     def put(self, values: Values) -> None:
-        self.conn.execute(insert(t.idempotency_keys), dict(values))
+        self.raw.insert_many("idempotency_keys", [values])
 
 
 def rows_by(rows: Iterable[Row[Any]], key: str) -> dict[Any, list[Row[Any]]]:

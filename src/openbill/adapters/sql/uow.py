@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine, Transaction
 
 from openbill.adapters.sql.engine import READ_ONLY
+from openbill.adapters.sql.raw import RawWriter
 from openbill.adapters.sql.repositories import (
     AuditRepo,
     CatalogRepo,
@@ -40,16 +41,17 @@ class SqlUnitOfWork:
             conn = conn.execution_options(**{READ_ONLY: True})
         self._conn = conn
         self._tx = conn.begin()
-        self.entities = EntityRepo(conn)
-        self.customers = CustomerRepo(conn)
-        self.catalog = CatalogRepo(conn)
-        self.documents = DocumentRepo(conn)
-        self.money = MoneyRepo(conn)
-        self.ledger = LedgerRepo(conn)
-        self.audit = AuditRepo(conn)
-        self.chains = ChainRepo(conn)
-        self.idempotency = IdempotencyRepo(conn)
-        self.reports = ReportRepo(conn)
+        raw = self._raw = RawWriter(conn)
+        self.entities = EntityRepo(conn, raw)
+        self.customers = CustomerRepo(conn, raw)
+        self.catalog = CatalogRepo(conn, raw)
+        self.documents = DocumentRepo(conn, raw)
+        self.money = MoneyRepo(conn, raw)
+        self.ledger = LedgerRepo(conn, raw)
+        self.audit = AuditRepo(conn, raw)
+        self.chains = ChainRepo(conn, raw)
+        self.idempotency = IdempotencyRepo(conn, raw)
+        self.reports = ReportRepo(conn, raw)
         return self
 
     @property
@@ -75,5 +77,6 @@ class SqlUnitOfWork:
             self.rollback()
         finally:
             if self._conn is not None:
+                self._raw.close()
                 self._conn.close()
                 self._conn = None
