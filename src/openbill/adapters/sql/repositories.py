@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Row
@@ -28,10 +29,59 @@ __all__ = [
 Values = Mapping[str, Any]
 
 
-class _Repo:
+class MasterDataCache:
+    """Master data (entities, customers, tax rules, charge codes, prices) shared by the units of
+    work of one engine, valid while the `masterdata` revision counter has not moved.
+
+    Every master-data write bumps the counter in its own transaction; a unit of work reads the
+    counter once (one cheap query instead of a dozen lookups per invoice) and drops the cache
+    when it moved. A unit of work that changes master data stops using the cache at once, so it
+    always reads its own writes.
+    """
+
+    def __init__(self) -> None:
+        self.revision: int | None = None
+        self.data: dict[Any, Any] = {}
+
+
+_CACHES: WeakKeyDictionary[Any, MasterDataCache] = WeakKeyDictionary()
+
+
+class MasterDataView:
+    """One unit of work's use of the shared cache."""
+
     def __init__(self, conn: Connection, raw: RawWriter) -> None:
+        self.shared = _CACHES.setdefault(conn.engine, MasterDataCache())
+        self.raw = raw
+        self.checked = False
+        self.bypass = False
+
+    def get(self, key: Any, load: Any) -> Any:
+        if self.bypass:
+            return load()
+        if not self.checked:
+            rows = self.raw.execute("SELECT value FROM revisions WHERE name = 'masterdata'")
+            revision = int(rows[0][0]) if rows else None
+            if revision is None or revision != self.shared.revision:
+                self.shared.data.clear()
+                self.shared.revision = revision
+            self.checked = True
+        if key not in self.shared.data:
+            self.shared.data[key] = load()
+        return self.shared.data[key]
+
+    def changed(self) -> None:
+        self.raw.execute("UPDATE revisions SET value = value + 1 WHERE name = 'masterdata'")
+        self.bypass = True
+        self.shared.data.clear()
+        self.shared.revision = None
+
+
+class _Repo:
+    def __init__(self, conn: Connection, raw: RawWriter, ref: MasterDataView) -> None:
         self.conn = conn
         self.raw = raw
+        self.ref = ref
 
     def _insert(self, table: t.Table, values: Values) -> int:
         return int(
@@ -44,27 +94,36 @@ class _Repo:
 
 class EntityRepo(_Repo):
     def add(self, values: Values) -> int:
+        self.ref.changed()
         return self._insert(t.legal_entities, values)
 
     def get(self, entity_id: int) -> Row[Any] | None:
         return self._one(select(t.legal_entities).where(t.legal_entities.c.id == entity_id))
 
     def by_code(self, code: str) -> Row[Any] | None:
-        return self._one(select(t.legal_entities).where(t.legal_entities.c.code == code))
+        return self.ref.get(
+            ("entity", code),
+            lambda: self._one(select(t.legal_entities).where(t.legal_entities.c.code == code)),
+        )
 
     def all(self) -> Sequence[Row[Any]]:
         return self.conn.execute(select(t.legal_entities).order_by(t.legal_entities.c.code)).all()
 
     def add_tax_rule(self, values: Values) -> int:
+        self.ref.changed()
         return self._insert(t.tax_rules, values)
 
     def tax_rules(self, entity_id: int) -> Sequence[Row[Any]]:
-        stmt = select(t.tax_rules).where(t.tax_rules.c.entity_id == entity_id)
-        return self.conn.execute(stmt.order_by(t.tax_rules.c.id)).all()
+        def load() -> tuple[Row[Any], ...]:
+            stmt = select(t.tax_rules).where(t.tax_rules.c.entity_id == entity_id)
+            return tuple(self.conn.execute(stmt.order_by(t.tax_rules.c.id)).all())
+
+        return self.ref.get(("tax_rules", entity_id), load)
 
 
 class CustomerRepo(_Repo):
     def add(self, values: Values) -> int:
+        self.ref.changed()
         return self._insert(t.customers, values)
 
     def get(self, customer_id: int) -> Row[Any] | None:
@@ -72,9 +131,13 @@ class CustomerRepo(_Repo):
 
     def by_code(self, entity_id: int, code: str) -> Row[Any] | None:
         c = t.customers.c
-        return self._one(select(t.customers).where(c.entity_id == entity_id, c.code == code))
+        return self.ref.get(
+            ("customer", entity_id, code),
+            lambda: self._one(select(t.customers).where(c.entity_id == entity_id, c.code == code)),
+        )
 
     def update(self, customer_id: int, values: Values) -> None:
+        self.ref.changed()
         self.conn.execute(update(t.customers).where(t.customers.c.id == customer_id), dict(values))
 
     def all(self, entity_id: int) -> Sequence[Row[Any]]:
@@ -85,11 +148,17 @@ class CustomerRepo(_Repo):
 
 class CatalogRepo(_Repo):
     def add_charge_code(self, values: Values) -> int:
+        self.ref.changed()
         return self._insert(t.charge_codes, values)
 
     def charge_code(self, entity_id: int, code: str) -> Row[Any] | None:
         c = t.charge_codes.c
-        return self._one(select(t.charge_codes).where(c.entity_id == entity_id, c.code == code))
+        return self.ref.get(
+            ("charge_code", entity_id, code),
+            lambda: self._one(
+                select(t.charge_codes).where(c.entity_id == entity_id, c.code == code)
+            ),
+        )
 
     def charge_code_by_id(self, charge_code_id: int) -> Row[Any] | None:
         return self._one(select(t.charge_codes).where(t.charge_codes.c.id == charge_code_id))
@@ -101,12 +170,16 @@ class CatalogRepo(_Repo):
         ).all()
 
     def add_price(self, values: Values) -> int:
+        self.ref.changed()
         return self._insert(t.prices, values)
 
     def prices_of(self, charge_code_id: int) -> Sequence[Row[Any]]:
-        p = t.prices.c
-        stmt = select(t.prices).where(p.charge_code_id == charge_code_id)
-        return self.conn.execute(stmt.order_by(p.currency, p.effective_from)).all()
+        def load() -> tuple[Row[Any], ...]:
+            p = t.prices.c
+            stmt = select(t.prices).where(p.charge_code_id == charge_code_id)
+            return tuple(self.conn.execute(stmt.order_by(p.currency, p.effective_from)).all())
+
+        return self.ref.get(("prices", charge_code_id), load)
 
     def prices(self, entity_id: int) -> Sequence[Row[Any]]:
         p, cc = t.prices.c, t.charge_codes.c
@@ -400,8 +473,8 @@ class ChainRepo(_Repo):
     them, and a transaction reads and writes the heads in two statements whatever it appends.
     """
 
-    def __init__(self, conn: Connection, raw: RawWriter) -> None:
-        super().__init__(conn, raw)
+    def __init__(self, conn: Connection, raw: RawWriter, ref: MasterDataView) -> None:
+        super().__init__(conn, raw, ref)
         self._heads: dict[str, tuple[int, str]] | None = None
         self._dirty: set[str] = set()
 

@@ -346,6 +346,13 @@ chain_heads = Table(
     Column("hash", String(64), nullable=False),
 )
 
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,

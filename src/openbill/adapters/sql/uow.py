@@ -17,6 +17,7 @@ from openbill.adapters.sql.repositories import (
     EntityRepo,
     IdempotencyRepo,
     LedgerRepo,
+    MasterDataView,
     MoneyRepo,
     ReportRepo,
 )
@@ -42,16 +43,17 @@ class SqlUnitOfWork:
         self._conn = conn
         self._tx = conn.begin()
         raw = self._raw = RawWriter(conn)
-        self.entities = EntityRepo(conn, raw)
-        self.customers = CustomerRepo(conn, raw)
-        self.catalog = CatalogRepo(conn, raw)
-        self.documents = DocumentRepo(conn, raw)
-        self.money = MoneyRepo(conn, raw)
-        self.ledger = LedgerRepo(conn, raw)
-        self.audit = AuditRepo(conn, raw)
-        self.chains = ChainRepo(conn, raw)
-        self.idempotency = IdempotencyRepo(conn, raw)
-        self.reports = ReportRepo(conn, raw)
+        ref = MasterDataView(conn, raw)
+        self.entities = EntityRepo(conn, raw, ref)
+        self.customers = CustomerRepo(conn, raw, ref)
+        self.catalog = CatalogRepo(conn, raw, ref)
+        self.documents = DocumentRepo(conn, raw, ref)
+        self.money = MoneyRepo(conn, raw, ref)
+        self.ledger = LedgerRepo(conn, raw, ref)
+        self.audit = AuditRepo(conn, raw, ref)
+        self.chains = ChainRepo(conn, raw, ref)
+        self.idempotency = IdempotencyRepo(conn, raw, ref)
+        self.reports = ReportRepo(conn, raw, ref)
         return self
 
     @property
