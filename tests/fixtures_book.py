@@ -171,3 +171,24 @@ def verify_clean(book: Book) -> None:
 
     report = verify(book.uow(read_only=True))
     assert report.violations == (), report.violations
+
+
+def tamper(book: Book, *statements: Any) -> None:
+    """Run statements (SQL text or SQLAlchemy statements) past the immutability triggers, as
+    someone with direct database access would: on PostgreSQL with
+    session_replication_role = replica for this one transaction, on SQLite by dropping the
+    triggers and creating them again afterwards."""
+    from openbill.adapters.sql.triggers import drop_statements, sqlite_statements
+
+    with book.engine.begin() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            for stmt in drop_statements("sqlite"):
+                conn.exec_driver_sql(stmt)
+        else:
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        for stmt in statements:
+            conn.execute(text(stmt) if isinstance(stmt, str) else stmt)
+        if sqlite:
+            for stmt in sqlite_statements():
+                conn.exec_driver_sql(stmt)
