@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from openbill.domain.invoice import (
@@ -200,13 +201,7 @@ class _Pricer:
         prices = self.prices.get(code_row.id)
         if prices is None:
             prices = self.prices[code_row.id] = [
-                EffectivePrice(
-                    p.currency,
-                    p.effective_from,
-                    spec_from_params(p.model, json.loads(p.params)),
-                    bool(p.includes_tax),
-                    p.id,
-                )
+                _effective(p.id, p.currency, p.effective_from, p.model, p.params, p.includes_tax)
                 for p in self.uow.catalog.prices_of(code_row.id)
             ]
         try:
@@ -272,6 +267,15 @@ def _number(text: str, record: str, field: str) -> Decimal:
         return to_decimal(text, field=field)
     except Rejection as exc:
         raise InvalidInput(exc.reason, record=record, field=field) from None
+
+
+@lru_cache(maxsize=4096)
+def _effective(
+    price_id: int, currency: str, effective_from: date, model: str, params: str, includes_tax: bool
+) -> EffectivePrice:
+    """A stored price, parsed once: prices are never edited, so the row's values are its key."""
+    spec = spec_from_params(model, json.loads(params))
+    return EffectivePrice(currency, effective_from, spec, bool(includes_tax), price_id)
 
 
 def _unit_price(amount: Decimal, quantity: Decimal) -> Decimal:
