@@ -270,6 +270,8 @@ def _walk(
             continue
         seq += 1
         record = f"{name} #{row.chain_seq}"
+        if getattr(row, "number", None):  # name the document people know it by
+            record += f" ({row.number})"
         if int(row.chain_seq) != seq:
             yield Violation("hash chains", record, f"link {seq} is missing (deleted or reordered)")
             seq = int(row.chain_seq)
