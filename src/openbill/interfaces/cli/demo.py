@@ -1,0 +1,772 @@
+"""`openbill demo`: one billing month (November 2026) of a small German company.
+
+Everything is generated deterministically (random.Random(2026)) and goes through the same use
+cases as the CLI. Running it again is safe: master data is created only when missing, every
+invoice, credit note and payment carries an idempotency key, and the steps without one
+(adding lines to a draft, write-off, refund) first look whether they already happened. A run
+that stopped half-way is completed, a finished book is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from openbill.adapters.clock import FixedClock
+from openbill.bootstrap import Book, open_book
+from openbill.config import Settings
+from openbill.domain.money import format_minor
+from openbill.interfaces.cli._common import out
+from openbill.usecases import invoices as inv
+from openbill.usecases import masterdata as md
+from openbill.usecases import payments as pay
+from openbill.usecases import reports as rep
+from openbill.usecases.verify import verify
+
+__all__ = ["run_demo", "ENTITY", "SEED"]
+
+ENTITY = "DEMO"
+SEED = 2026
+CUSTOMERS = 50
+AS_OF = date(2026, 11, 30)
+
+# Valid example VAT numbers (checked with python-stdnum's check digits).
+EU_B2B = (
+    ("EU-FR-01", "Atelier Lumière SARL", "FR", "FR40303265045", "Lyon"),
+    ("EU-NL-01", "Van der Berg Techniek B.V.", "NL", "NL004495445B01", "Eindhoven"),
+)
+
+# code, name, unit, revenue account, tax class
+CHARGES = (
+    ("MACH-PART", "Machined part (CNC)", "piece", "4000", "standard"),
+    ("STEEL-KG", "Steel processing", "kg", "4000", "standard"),
+    ("HANDBOOK", "Technical handbook (print)", "copy", "4010", "reduced"),
+    ("SAAS-BASE", "Platform subscription, monthly", "month", "4200", "standard"),
+    ("SAAS-SEAT", "Platform seats", "seat", "4200", "standard"),
+    ("API-CALLS", "API calls (per started 1,000)", "call", "4200", "standard"),
+    ("SUPPORT", "Support hours (minimum 2 h)", "hour", "4100", "standard"),
+    ("HANDLING", "Handling fee 2.5 %", "fee", "4100", "standard"),
+    ("MED-EXAM", "Occupational health examination", "exam", "4300", "medical"),
+    ("MED-LAB", "Laboratory test", "test", "4300", "medical"),
+)
+
+
+def _tiers(*tiers: tuple[str | None, str]) -> dict[str, Any]:
+    return {"tiers": [{"up_to": up, "unit_price": price} for up, price in tiers]}
+
+
+# charge code -> model, {currency: params}; prices from 2026-01-01
+PRICES: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "MACH-PART": (
+        "per_unit",
+        {
+            "EUR": {"unit_price": "12.50"},
+            "USD": {"unit_price": "13.90"},
+            "GBP": {"unit_price": "10.80"},
+        },
+    ),
+    "STEEL-KG": (
+        "graduated",
+        {
+            "EUR": _tiers(("1000", "0.80"), ("5000", "0.65"), (None, "0.50")),
+            "USD": _tiers(("1000", "0.88"), ("5000", "0.72"), (None, "0.55")),
+            "GBP": _tiers(("1000", "0.69"), ("5000", "0.56"), (None, "0.43")),
+        },
+    ),
+    "HANDBOOK": ("per_unit", {"EUR": {"unit_price": "39.00"}}),
+    "SAAS-BASE": (
+        "flat",
+        {
+            "EUR": {"unit_price": "199.00"},
+            "USD": {"unit_price": "219.00"},
+            "GBP": {"unit_price": "169.00"},
+        },
+    ),
+    "SAAS-SEAT": (
+        "volume",
+        {
+            "EUR": _tiers(("10", "49.00"), ("50", "39.00"), (None, "29.00")),
+            "USD": _tiers(("10", "54.00"), ("50", "43.00"), (None, "32.00")),
+            "GBP": _tiers(("10", "42.00"), ("50", "33.00"), (None, "25.00")),
+        },
+    ),
+    "API-CALLS": (
+        "package",
+        {
+            "EUR": {"block_size": "1000", "unit_price": "2.00"},
+            "USD": {"block_size": "1000", "unit_price": "2.20"},
+            "GBP": {"block_size": "1000", "unit_price": "1.70"},
+        },
+    ),
+    "SUPPORT": (
+        "minimum",
+        {
+            "EUR": {"unit_price": "95.00", "minimum": "190.00"},
+            "USD": {"unit_price": "105.00", "minimum": "210.00"},
+            "GBP": {"unit_price": "82.00", "minimum": "164.00"},
+        },
+    ),
+    "HANDLING": ("percentage", {c: {"percent": "2.5"} for c in ("EUR", "USD", "GBP")}),
+    "MED-EXAM": ("per_unit", {"EUR": {"unit_price": "85.00"}}),
+    "MED-LAB": ("per_unit", {"EUR": {"unit_price": "24.00"}}),
+}
+PRICE_CHANGE = ("MACH-PART", "EUR", date(2026, 11, 16), {"unit_price": "13.10"})
+
+CITIES_DE = (
+    "Stuttgart",
+    "München",
+    "Köln",
+    "Hamburg",
+    "Leipzig",
+    "Nürnberg",
+    "Dortmund",
+    "Bremen",
+    "Dresden",
+    "Hannover",
+    "Augsburg",
+    "Freiburg",
+)
+MFG_NAMES = (
+    "Präzisionstechnik",
+    "Maschinenbau",
+    "Metallwerk",
+    "Antriebstechnik",
+    "Stahlbau",
+    "Fertigungstechnik",
+    "Werkzeugbau",
+    "Feinmechanik",
+)
+SAAS_NAMES = ("Cloud Systems", "Data Labs", "Software", "Digital", "Analytics", "Logistik IT")
+FAMILY = (
+    "Becker",
+    "Hoffmann",
+    "Schulz",
+    "Krüger",
+    "Wagner",
+    "Neumann",
+    "Schmid",
+    "Brandt",
+    "Vogel",
+    "Lange",
+    "Keller",
+    "Frank",
+    "Berger",
+    "Roth",
+    "Haas",
+    "Seidel",
+)
+US_NAMES = (
+    "Harbor Robotics Inc.",
+    "Blue Ridge Tooling LLC",
+    "Lakeside Analytics Inc.",
+    "Pioneer Fabrication Corp.",
+    "Summit Cloud Inc.",
+)
+UK_NAMES = (
+    "Thames Precision Ltd",
+    "Pennine Software Ltd",
+    "Clyde Engineering Ltd",
+    "Severn Data Ltd",
+)
+
+
+@dataclass
+class Customer:
+    code: str
+    name: str
+    country: str
+    currency: str
+    segment: str
+    regime: str = "domestic"
+    terms: str = ""
+    vat_id: str = ""
+    address: str = ""
+
+
+@dataclass
+class Bill:
+    """One invoice of the month: issued on `day`, by create_invoice or draft -> lines -> issue."""
+
+    key: str
+    customer: Customer
+    day: date
+    lines: list[inv.LineSpec]
+    via_draft: bool = False
+
+
+@dataclass
+class Step:
+    day: date
+    order: int
+    label: str
+    run: Callable[[], None]
+
+
+@dataclass
+class Plan:
+    customers: list[Customer]
+    bills: list[Bill]
+    issued: dict[str, inv.Issued] = field(default_factory=dict)
+
+
+def _customers(rng: random.Random) -> list[Customer]:
+    out_: list[Customer] = []
+    n_mfg = n_saas = 0
+    for i in range(CUSTOMERS - len(US_NAMES) - len(UK_NAMES) - len(EU_B2B) - 2):
+        if rng.random() < 0.55:
+            n_mfg += 1
+            name = f"{rng.choice(FAMILY)} {rng.choice(MFG_NAMES)} GmbH"
+            code, segment = f"MFG-{n_mfg:03d}", "manufacturing"
+        else:
+            n_saas += 1
+            name = f"{rng.choice(FAMILY)} {rng.choice(SAAS_NAMES)} GmbH"
+            code, segment = f"SAAS-{n_saas:03d}", "saas"
+        terms = rng.choice(("", "", "", "net14", "net14", "due_on_receipt"))
+        out_.append(
+            Customer(
+                code,
+                name,
+                "DE",
+                "EUR",
+                segment,
+                terms=terms,
+                address=f"{rng.choice(CITIES_DE)}, Germany",
+            )
+        )
+        del i
+    for n, city in enumerate(("Freiburg", "Augsburg"), start=1):
+        out_.append(
+            Customer(
+                f"MED-{n:03d}",
+                f"Praxisklinik {city}",
+                "DE",
+                "EUR",
+                "medical clinic",
+                terms="net14",
+                address=f"{city}, Germany",
+            )
+        )
+    for code, name, country, vat, city in EU_B2B:
+        out_.append(
+            Customer(
+                code,
+                name,
+                country,
+                "EUR",
+                "manufacturing",
+                "reverse_charge",
+                vat_id=vat,
+                address=f"{city}, {country}",
+            )
+        )
+    for n, name in enumerate(US_NAMES, start=1):
+        segment = "saas" if "Cloud" in name or "Analytics" in name else "manufacturing"
+        out_.append(Customer(f"US-{n:03d}", name, "US", "USD", segment, "export", "net30"))
+    for n, name in enumerate(UK_NAMES, start=1):
+        segment = "saas" if "Software" in name or "Data" in name else "manufacturing"
+        out_.append(Customer(f"UK-{n:03d}", name, "GB", "GBP", segment, "export", "net14"))
+    return out_
+
+
+def _q(rng: random.Random, low: int, high: int, step: int = 1) -> str:
+    return str(rng.randrange(low, high + 1, step))
+
+
+def _lines_for(rng: random.Random, c: Customer) -> list[inv.LineSpec]:
+    L = inv.LineSpec
+    if c.segment == "medical clinic":
+        return [
+            L("MED-EXAM", _q(rng, 4, 20)),
+            L("MED-LAB", _q(rng, 5, 40)),
+            L("SUPPORT", _q(rng, 1, 4)),
+        ]
+    if c.segment == "saas":
+        lines = [
+            L("SAAS-BASE", "1"),
+            L("SAAS-SEAT", _q(rng, 3, 80)),
+            L("API-CALLS", _q(rng, 500, 48000, 250)),
+        ]
+        if rng.random() < 0.4:
+            lines.append(L("SUPPORT", _q(rng, 1, 6)))
+        return lines
+    lines = [L("MACH-PART", _q(rng, 20, 400, 10)), L("STEEL-KG", _q(rng, 300, 9000, 50))]
+    if c.currency == "EUR" and c.regime == "domestic" and rng.random() < 0.3:
+        lines.append(L("HANDBOOK", _q(rng, 1, 5)))
+    if rng.random() < 0.5:
+        lines.append(L("HANDLING", "1"))
+    return lines
+
+
+def _workdays(start: date) -> list[date]:
+    days, d = [], start
+    while d.month == start.month:
+        if d.weekday() < 5:
+            days.append(d)
+        d += timedelta(days=1)
+    return days
+
+
+def build_plan(start: date) -> Plan:
+    rng = random.Random(SEED)
+    customers = _customers(rng)
+    days = _workdays(start)
+    first_half = [d for d in days if d.day < 16]
+    second_half = [d for d in days if d.day >= 16]
+    bills: list[Bill] = []
+    for c in customers:
+        bills.append(Bill(f"{c.code}-1", c, rng.choice(first_half[:-1]), _lines_for(rng, c)))
+    # A second invoice for some manufacturers after the MACH-PART price change on the 16th.
+    repeat = [c for c in customers if c.segment == "manufacturing" and c.currency == "EUR"]
+    for c in rng.sample(repeat, 6):
+        bills.append(Bill(f"{c.code}-2", c, rng.choice(second_half[1:]), _lines_for(rng, c)))
+    # Three invoices built as drafts: first line, then the rest added, then issued.
+    for b in rng.sample([b for b in bills if len(b.lines) > 1], 3):
+        b.via_draft = True
+    bills.sort(key=lambda b: (b.day, b.key))
+    return Plan(customers, bills)
+
+
+def _key(*parts: object) -> str:
+    return "demo-2026-11-" + "-".join(str(p) for p in parts)
+
+
+class Demo:
+    def __init__(self, book: Book, clock: FixedClock, start: date) -> None:
+        self.book, self.clock, self.start = book, clock, start
+        self.plan = build_plan(start)
+        self.by_code = {c.code: c for c in self.plan.customers}
+        self.notes: list[str] = []
+
+    # -- time ------------------------------------------------------------------------------
+
+    def at(self, day: date, minute: int = 0) -> None:
+        self.clock.set(datetime.combine(day, time(9, 0), tzinfo=UTC) + timedelta(minutes=minute))
+
+    # -- master data -----------------------------------------------------------------------
+
+    def master_data(self) -> None:
+        self.at(self.start - timedelta(days=1))
+        uow = self.book.uow
+        md.create_entity(
+            uow(),
+            md.CreateEntity(
+                ENTITY,
+                "Demo Industrie & Services GmbH",
+                "DE",
+                "EUR",
+                "half_up",
+                vat_id="DE136695976",
+                iban="DE89370400440532013000",
+                address="Königstraße 1, 70173 Stuttgart, Germany",
+                email="billing@demo.example",
+                payment_terms="net30",
+            ),
+        )
+        for tax_class, category, rate, reason, code in (
+            ("standard", "S", "19", "", ""),
+            ("reduced", "S", "7", "", ""),
+            ("medical", "E", "0", "Exempt medical treatment", "VATEX-EU-132"),
+        ):
+            md.add_tax_rule(
+                uow(),
+                md.AddTaxRule(
+                    ENTITY, "DE", tax_class, date(2020, 1, 1), category, rate, reason, code
+                ),
+            )
+        for code, name, unit, account, tax_class in CHARGES:
+            md.create_charge_code(
+                uow(), md.CreateChargeCode(ENTITY, code, name, unit, account, tax_class)
+            )
+        for code, (model, by_currency) in PRICES.items():
+            for currency, params in by_currency.items():
+                md.add_price(
+                    uow(),
+                    md.AddPrice(
+                        ENTITY, code, currency, date(2026, 1, 1), model, json.dumps(params)
+                    ),
+                )
+        code, currency, on, params = PRICE_CHANGE
+        md.add_price(uow(), md.AddPrice(ENTITY, code, currency, on, "per_unit", json.dumps(params)))
+        for c in self.plan.customers:
+            md.create_customer(
+                uow(),
+                md.CreateCustomer(
+                    ENTITY,
+                    c.code,
+                    c.name,
+                    c.country,
+                    c.currency,
+                    c.regime,
+                    c.segment,
+                    c.terms,
+                    c.vat_id,
+                    email=f"ap@{c.code.lower()}.example",
+                    address=c.address,
+                ),
+            )
+
+    # -- invoices --------------------------------------------------------------------------
+
+    def issue(self, bill: Bill, minute: int) -> inv.Issued:
+        self.at(bill.day, minute)
+        key = _key("inv", bill.key)
+        if not bill.via_draft:
+            result = inv.create_invoice(
+                self.book.uow(),
+                inv.CreateInvoice(
+                    ENTITY, bill.customer.code, tuple(bill.lines), bill.day, idempotency_key=key
+                ),
+            )
+        else:
+            draft = inv.create_draft(
+                self.book.uow(),
+                inv.CreateDraft(
+                    ENTITY,
+                    bill.customer.code,
+                    bill.day,
+                    lines=(bill.lines[0],),
+                    idempotency_key=key + "-draft",
+                ),
+            )
+            with self.book.uow(read_only=True) as u:
+                doc = u.documents.get(draft.id)
+                have = len(u.documents.lines(draft.id))
+            if doc.status == "draft" and have < len(bill.lines):
+                inv.add_lines(
+                    self.book.uow(), inv.AddLines(ENTITY, draft.id, tuple(bill.lines[have:]))
+                )
+            result = inv.issue_draft(
+                self.book.uow(), inv.IssueDraft(ENTITY, draft.id, bill.day, idempotency_key=key)
+            )
+        self.plan.issued[bill.key] = result
+        return result
+
+    # -- money -----------------------------------------------------------------------------
+
+    def pay(
+        self,
+        key: str,
+        customer: str,
+        amount_minor: int,
+        currency: str,
+        day: date,
+        method: str = "bank_transfer",
+        reference: str = "",
+    ) -> pay.PaymentRecorded:
+        self.at(day, 600)
+        return pay.record_payment(
+            self.book.uow(),
+            pay.RecordPayment(
+                ENTITY,
+                customer,
+                format_minor(amount_minor, currency),
+                currency,
+                day,
+                method,
+                reference or key,
+                "oldest",
+                idempotency_key=_key("pay", key),
+            ),
+        )
+
+    def money_steps(self) -> list[Step]:
+        """Payments and corrections, planned from the issued invoices."""
+        rng = random.Random(SEED + 1)
+        issued = self.plan.issued
+        first = [b for b in self.plan.bills if b.key.endswith("-1")]
+        special = {
+            "void": next(b for b in first if b.customer.code.startswith("SAAS")),
+            "overpay": next(b for b in first if b.customer.code.startswith("MFG")),
+            "refund": next(b for b in first if b.customer.code.startswith("US")),
+            "writeoff": [b for b in first if b.customer.code.startswith("MFG")][3],
+        }
+        taken = {b.key for v in special.values() for b in ([v] if isinstance(v, Bill) else v)}
+        steps: list[Step] = []
+
+        def later(day: date, lo: int, hi: int) -> date:
+            d = day + timedelta(days=rng.randint(lo, hi))
+            return min(d, AS_OF)
+
+        for b in self.plan.bills:
+            if b.key in taken:
+                continue
+            r = issued[b.key]
+            roll = rng.random()
+            if roll < 0.55:  # paid in full
+                d = later(b.day, 3, 18)
+                steps.append(
+                    Step(d, 1, f"payment {b.key}", self._payer(b.key, b, r.total_minor, d))
+                )
+            elif roll < 0.72:  # paid in part
+                part = int((Decimal(r.total_minor) * Decimal("0.4")).to_integral_value(ROUND_DOWN))
+                d = later(b.day, 5, 20)
+                steps.append(Step(d, 1, f"part payment {b.key}", self._payer(b.key, b, part, d)))
+            # else: still open at the end of the month
+        # One invoice voided by a credit note (the order was cancelled before delivery).
+        v = special["void"]
+        d = v.day + timedelta(days=6)
+        steps.append(Step(d, 2, f"void {v.key}", lambda v=v, d=d: self._void(v, d)))
+        # One customer pays 250.00 more than the invoice: the surplus stays as credit.
+        o = special["overpay"]
+        d = later(o.day, 4, 8)
+        surplus = 25000
+        steps.append(
+            Step(
+                d,
+                1,
+                f"overpayment {o.key}",
+                self._payer(o.key, o, issued[o.key].total_minor + surplus, d),
+            )
+        )
+        # One customer pays the same invoice twice; the second payment is refunded.
+        f = special["refund"]
+        d1, d2 = later(f.day, 3, 6), later(f.day, 7, 9)
+        total = issued[f.key].total_minor
+        steps.append(Step(d1, 1, f"payment {f.key}", self._payer(f.key, f, total, d1)))
+        steps.append(
+            Step(d2, 1, f"duplicate payment {f.key}", self._payer(f.key + "-dup", f, total, d2))
+        )
+        steps.append(
+            Step(
+                min(d2 + timedelta(days=3), AS_OF),
+                3,
+                f"refund {f.key}",
+                lambda f=f, total=total, d=min(d2 + timedelta(days=3), AS_OF): self._refund(
+                    f, total, d
+                ),
+            )
+        )
+        # One customer went insolvent after paying 30 %: the rest is written off.
+        w = special["writeoff"]
+        part = int(Decimal(issued[w.key].total_minor) * Decimal("0.3"))
+        d = later(w.day, 5, 7)
+        steps.append(Step(d, 1, f"part payment {w.key}", self._payer(w.key, w, part, d)))
+        steps.append(
+            Step(
+                date(2026, 11, 27),
+                3,
+                f"write-off {w.key}",
+                lambda w=w: self._write_off(w, date(2026, 11, 27)),
+            )
+        )
+        self.special = special
+        steps.sort(key=lambda s: (s.day, s.order, s.label))
+        return steps
+
+    def _payer(self, key: str, b: Bill, amount: int, day: date) -> Callable[[], None]:
+        currency = self.plan.issued[b.key].currency
+        number = self.plan.issued[b.key].number
+
+        def run() -> None:
+            self.pay(key, b.customer.code, amount, currency, day, reference=number)
+
+        return run
+
+    def _void(self, b: Bill, day: date) -> None:
+        self.at(day, 300)
+        number = self.plan.issued[b.key].number
+        inv.credit_invoice(
+            self.book.uow(),
+            inv.CreditInvoice(
+                ENTITY,
+                number,
+                "Order cancelled before delivery",
+                day,
+                idempotency_key=_key("void", b.key),
+            ),
+        )
+
+    def _refund(self, b: Bill, amount: int, day: date) -> None:
+        self.at(day, 700)
+        issued = self.plan.issued[b.key]
+        with self.book.uow(read_only=True) as u:
+            customer = u.customers.by_code(u.entities.by_code(ENTITY).id, b.customer.code)
+            done = any(r.customer_id == customer.id for r in u.money.all_refunds())
+        if done:
+            return
+        pay.refund(
+            self.book.uow(),
+            pay.Refund(
+                ENTITY,
+                b.customer.code,
+                format_minor(amount, issued.currency),
+                issued.currency,
+                day,
+                "bank_transfer",
+                f"duplicate payment of {issued.number}",
+            ),
+        )
+
+    def _write_off(self, b: Bill, day: date) -> None:
+        self.at(day, 800)
+        issued = self.plan.issued[b.key]
+        with self.book.uow(read_only=True) as u:
+            done = any(w.invoice_id == issued.id for w in u.money.all_write_offs())
+        if done:
+            return
+        pay.write_off(
+            self.book.uow(),
+            pay.WriteOff(
+                ENTITY, issued.number, "Customer insolvent; remainder uncollectable", on=day
+            ),
+        )
+
+
+def _finished(book: Book) -> int | None:
+    """The number of invoices of a finished demo book, or None when the demo is not complete
+    (no DEMO entity yet, or a run that stopped before its last step, the refund)."""
+    with book.uow(read_only=True) as u:
+        entity = u.entities.by_code(ENTITY)
+        if entity is None:
+            return None
+        if not any(r.entity_id == entity.id for r in u.money.all_refunds()):
+            return None
+    docs = rep.list_documents(book.uow(read_only=True), ENTITY, kind="invoice")
+    return len(docs)
+
+
+def run_demo(db: str | None, start: date, console: Console | None = None) -> bool:
+    """Build (or complete) the demo book; print the summary. True when verify passes."""
+    console = console or out()
+    where = db or Settings().database_url
+    clock = FixedClock(datetime.combine(start, time(9, 0), tzinfo=UTC))
+    book = open_book(where, actor="demo", clock=clock)
+    try:
+        count = _finished(book)
+        if count is not None:
+            console.print(f"demo book already at {where}: {count} invoices; nothing added")
+        else:
+            _build(book, clock, start, console)
+        ok = _summary(book, console, where)
+    finally:
+        book.close()
+    console.print("\nTry next:")
+    db_opt = "" if where == "./openbill.db" else f" --db {where}"
+    for cmd in (
+        "openbill invoices list",
+        "openbill invoices show INV-2026-000001",
+        "openbill customers balances",
+        "openbill ar aging --as-of 2026-11-30",
+        "openbill ledger balances",
+        "openbill verify",
+    ):
+        console.print(f"  {cmd}{db_opt}", markup=False)
+    return ok
+
+
+def _build(book: Book, clock: FixedClock, start: date, console: Console) -> None:
+    demo = Demo(book, clock, start)
+    console.print("creating the demo company, its tax rules, catalog and customers ...")
+    demo.master_data()
+    bills = demo.plan.bills
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=console,
+    ) as progress:
+        task = progress.add_task("issuing invoices", total=len(bills), last="")
+        per_day: dict[date, int] = defaultdict(int)
+        for bill in bills:
+            per_day[bill.day] += 1
+            result = demo.issue(bill, per_day[bill.day])
+            progress.update(task, advance=1, last=result.number)
+        steps = demo.money_steps()
+        task2 = progress.add_task("payments and corrections", total=len(steps), last="")
+        for step in steps:
+            step.run()
+            progress.update(task2, advance=1, last=step.label)
+    code, currency, on, params = PRICE_CHANGE
+    console.print(
+        f"price change shown: {code} {currency} 12.50 -> {params['unit_price']} from {on}"
+    )
+
+
+def _summary(book: Book, console: Console, where: str) -> bool:
+    docs = rep.list_documents(book.uow(read_only=True), ENTITY, as_of=AS_OF)
+    payments = rep.list_payments(book.uow(read_only=True), ENTITY)
+    labels, aging = rep.aging(book.uow(read_only=True), ENTITY, AS_OF)
+    report = verify(book.uow(read_only=True))
+    with book.uow(read_only=True) as u:
+        entity = u.entities.by_code(ENTITY)
+        refunds = [r for r in u.money.all_refunds() if r.entity_id == entity.id]
+        write_offs = [w for w in u.money.all_write_offs() if w.entity_id == entity.id]
+
+    invoices = [d for d in docs if d.kind == "invoice" and d.status != "draft"]
+    credits = [d for d in docs if d.kind == "credit_note"]
+    currencies = sorted({d.currency for d in docs} | {p["currency"] for p in payments})
+    billed: dict[str, int] = defaultdict(int)
+    credited: dict[str, int] = defaultdict(int)
+    cash: dict[str, int] = defaultdict(int)
+    refunded: dict[str, int] = defaultdict(int)
+    for d in invoices:
+        billed[d.currency] += d.total_minor
+    for d in credits:
+        credited[d.currency] += d.total_minor
+    for p in payments:
+        cash[p["currency"]] += p["amount_minor"]
+    for r in refunds:
+        refunded[r.currency] += int(r.amount_minor)
+    statuses: dict[str, int] = defaultdict(int)
+    for d in invoices:
+        statuses[d.status] += 1
+
+    table = Table(title=f"Demo month November 2026 — {ENTITY}", title_justify="left")
+    table.add_column("")
+    for cur in currencies:
+        table.add_column(cur, justify="right")
+
+    def row(label: str, values: dict[str, int]) -> None:
+        table.add_row(label, *(format_minor(values.get(c, 0), c) for c in currencies))
+
+    table.add_row(
+        "invoices issued", *(str(sum(1 for d in invoices if d.currency == c)) for c in currencies)
+    )
+    row("billed (invoice totals, gross)", billed)
+    row("credit notes", credited)
+    row("cash received", cash)
+    row("refunded", refunded)
+    bucket_sums: dict[str, list[int]] = defaultdict(lambda: [0] * len(labels))
+    credit_sums: dict[str, int] = defaultdict(int)
+    for a in aging:
+        for i, v in enumerate(a.buckets):
+            bucket_sums[a.currency][i] += v
+        credit_sums[a.currency] += a.credit_minor
+    table.add_section()
+    for i, label in enumerate(labels):
+        row(f"open receivables {label}", {c: v[i] for c, v in bucket_sums.items()})
+    row("open receivables total", {c: sum(v) for c, v in bucket_sums.items()})
+    row("customer credit (unapplied cash)", credit_sums)
+    console.print(table)
+    console.print(
+        f"{len(invoices)} invoices ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}),"
+        f" {len(credits)} credit note(s), {len(payments)} payments, {len(refunds)} refund(s),"
+        f" {len(write_offs)} write-off(s); aging as of {AS_OF}"
+    )
+    failed = [(n, k) for n, k in report.checks if k]
+    if report.ok:
+        console.print(Panel.fit(f"verify: all {len(report.checks)} checks passed", style="green"))
+    else:
+        console.print(
+            Panel(
+                f"verify: {len(report.violations)} violation(s) in "
+                f"{', '.join(n for n, _ in failed)}",
+                style="red",
+            )
+        )
+        for v in report.violations[:20]:
+            console.print(f"  {v.check}: {v.record}: {v.message}", markup=False)
+    console.print(f"book: {where}")
+    return report.ok
