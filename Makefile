@@ -27,6 +27,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/lint-imports
+	@$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) openbill.db openbill.db-wal openbill.db-shm demo-output
