@@ -54,12 +54,18 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def _run_concurrently(
     tmp_path: Path, url: str, command: str, n: int, *args: str, timeout: float = 150
 ) -> list[list[dict[str, Any]]]:
+    """`n` workers running `command` with the same arguments, started together."""
+    specs = [[command, url, *args, "--worker", str(k)] for k in range(n)]
+    return _run_together(tmp_path, specs, timeout)
+
+
+def _run_together(
+    tmp_path: Path, specs: list[list[str]], timeout: float = 150
+) -> list[list[dict[str, Any]]]:
+    """One worker per argument list, started together; what each committed, in order."""
     go = tmp_path / "go"
     workers = [
-        spawn(
-            tmp_path, f"{command}-{k}", command, url, *args, "--worker", str(k), ready=True, go=go
-        )
-        for k in range(n)
+        spawn(tmp_path, f"{argv[0]}-{k}", *argv, ready=True, go=go) for k, argv in enumerate(specs)
     ]
     try:
         start_together(workers, go)
@@ -128,6 +134,37 @@ def test_concurrent_payments_never_over_allocate(backend_url: str, tmp_path: Pat
         # Oldest first, one payment at a time: everything open gets paid, the rest is credit.
         assert sum(settled.values()) == reported_allocated == min(paid, invoiced)
         assert settled == totals
+        assert completeness_problems(book) == []
+        assert_verified(book)
+    finally:
+        book.close()
+
+
+@pytest.mark.slow
+def test_payments_and_new_invoices_interleave(backend_url: str, tmp_path: Path) -> None:
+    """Payers allocate oldest first while other processes issue new invoices to the customer."""
+    setup_book(tmp_path, backend_url)
+    run_worker(tmp_path, "open-invoices", "invoices", backend_url, "10")
+    specs = [["invoices", backend_url, "60", "--worker", str(k)] for k in range(2)]
+    specs += [["payments", backend_url, "40", "23.45", "--worker", str(k)] for k in (2, 3)]
+
+    results = _run_together(tmp_path, specs)
+
+    assert [len(r) for r in results] == [60, 60, 40, 40], "a worker lost work"
+    book = book_of(backend_url)
+    d, a = t.documents.c, t.allocations.c
+    try:
+        assert_series_complete(book, 10 + 2 * 60)
+        with book.engine.connect() as conn:
+            totals = {r.id: int(r.total_minor) for r in conn.execute(select(d.id, d.total_minor))}
+            settled: dict[int, int] = defaultdict(int)
+            for invoice_id, minor in conn.execute(select(a.invoice_id, a.amount_minor)):
+                settled[invoice_id] += int(minor)
+        over = {i: (s, totals[i]) for i, s in settled.items() if s > totals[i]}
+        assert over == {}, f"over-allocated invoices (settled, total): {over}"
+        assert sum(r["allocated"] for records in results[2:] for r in records) == sum(
+            settled.values()
+        )
         assert completeness_problems(book) == []
         assert_verified(book)
     finally:
