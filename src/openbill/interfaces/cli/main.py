@@ -281,6 +281,10 @@ def customers_list(
     )
 
 
+# The names the list shows and the options of `create` also work with --set.
+_FIELD_ALIASES = {"terms": "payment_terms"}
+
+
 @customers_app.command("update")
 @handle
 def customers_update(
@@ -298,7 +302,8 @@ def customers_update(
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
             raise typer.BadParameter(f"{text!r} is not field=value", param_hint="--set")
-        changes.append((key.strip(), value))
+        key = key.strip()
+        changes.append((_FIELD_ALIASES.get(key, key), value))
     with opened(db) as book:
         cmd = md.UpdateCustomer(entity_code(book, entity), code, tuple(changes))
         md.update_customer(book.uow(), cmd)
@@ -694,6 +699,13 @@ def invoices_list(
     emit(rows, cols, as_json=as_json, as_csv=as_csv, title="Documents")
 
 
+def _price(value: Any) -> str:
+    """A unit price with at least two places (85.00, 0.68125)."""
+    text = format(value.normalize(), "f")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
 def _rate(value: Any) -> str:
     return format(value.normalize(), "f") if value is not None else ""
 
@@ -715,7 +727,14 @@ def invoices_show(
             number,
             parse_date(as_of, "--as-of"),
         )
+        with book.uow(read_only=True) as uow:
+            write_offs = [
+                w for w in uow.money.all_write_offs() if w.invoice_id == view.header["id"]
+            ]
     h = view.header
+    settlements = [
+        (str(s["allocated_on"]), _source(s), s["amount_minor"]) for s in view.settlements
+    ] + [(str(w.written_off_on), f"write-off: {w.reason}", w.amount_minor) for w in write_offs]
     cur = h["currency"]
     if as_json:
         data = {
@@ -735,7 +754,7 @@ def invoices_show(
                     "line": ln["line_no"],
                     "description": ln["description"],
                     "quantity": format(ln["quantity"].normalize(), "f"),
-                    "unit_price": format(ln["unit_price"].normalize(), "f"),
+                    "unit_price": _price(ln["unit_price"]),
                     "net": money(ln["net_minor"], cur),
                     "category": ln["tax_category"],
                     "rate": _rate(ln["tax_rate"]),
@@ -753,12 +772,8 @@ def invoices_show(
                 for x in view.taxes
             ],
             "settlements": [
-                {
-                    "date": str(s["allocated_on"]),
-                    "source": _source(s),
-                    "amount": money(s["amount_minor"], cur),
-                }
-                for s in view.settlements
+                {"date": on, "source": source, "amount": money(amount, cur)}
+                for on, source, amount in settlements
             ],
         }
         typer.echo(json.dumps(data))
@@ -804,7 +819,7 @@ def invoices_show(
             ln["description"],
             format(ln["quantity"].normalize(), "f"),
             ln["unit"],
-            format(ln["unit_price"].normalize(), "f"),
+            _price(ln["unit_price"]),
             money(ln["net_minor"], cur),
             f"{ln['tax_category']} {_rate(ln['tax_rate'])}%",
         )
@@ -834,13 +849,13 @@ def invoices_show(
             ),
         )
     console.print(taxes)
-    if view.settlements:
+    if settlements:
         settled = Table(title="Settlements")
         settled.add_column("date")
         settled.add_column("source")
         settled.add_column("amount", justify="right")
-        for s in view.settlements:
-            settled.add_row(str(s["allocated_on"]), _source(s), money(s["amount_minor"], cur))
+        for on, source, amount in settlements:
+            settled.add_row(on, source, money(amount, cur))
         console.print(settled)
 
 
