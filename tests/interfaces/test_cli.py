@@ -1,4 +1,5 @@
-"""The `openbill` command line, end to end against a fresh SQLite book in a temporary folder.
+"""The `openbill` command line, end to end against a fresh book (the `db_url` fixture: a SQLite
+file in a temporary folder, or a new PostgreSQL database on the PostgreSQL pass).
 
 Every figure below is computed by hand in the comment next to it.
 """
@@ -8,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -17,8 +17,8 @@ from openbill.interfaces.cli.main import app
 
 
 class Cli:
-    def __init__(self, db: Path) -> None:
-        self.db = str(db)
+    def __init__(self, db: str) -> None:
+        self.db = db
         self.runner = CliRunner()
 
     def __call__(self, *args: str, code: int = 0) -> str:
@@ -39,10 +39,10 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.delenv("OPENBILL_ENTITY", raising=False)
     monkeypatch.delenv("OPENBILL_DATABASE_URL", raising=False)
-    return Cli(tmp_path / "book.db")
+    return Cli(db_url)
 
 
 @pytest.fixture
@@ -434,9 +434,7 @@ def test_empty_book(cli: Cli) -> None:
 
 
 @pytest.mark.slow
-def test_demo_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENBILL_ENTITY", raising=False)
-    cli = Cli(tmp_path / "demo.db")
+def test_demo_twice(cli: Cli) -> None:
     first = cli("demo")
     assert "checks passed" in first and "violation" not in first
     before = cli.json("invoices", "list")
