@@ -188,3 +188,19 @@ def test_partial_credit_note_by_line_quantity(book):
     assert a.total_minor == 14038
     assert open_of(book, a.number) == 9575
     verify_clean(book)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="src bug, not fixed here: credit_invoice does not subtract what earlier credit notes "
+    "already credited, so an invoice can be credited in full twice",
+)
+def test_an_invoice_cannot_be_credited_twice_in_full(book):
+    a, _ = _two_invoices(book)
+    inv.credit_invoice(book.uow(), inv.CreditInvoice(ENTITY, a.number, "first", date(2026, 1, 15)))
+    before = row_counts(book)
+    with pytest.raises(InvalidInput):
+        inv.credit_invoice(
+            book.uow(), inv.CreditInvoice(ENTITY, a.number, "again", date(2026, 1, 16))
+        )
+    assert row_counts(book) == before
