@@ -161,6 +161,9 @@ def emit(
             writer.writerow([r.get(c.key, "") for c in cols])
         typer.echo(buffer.getvalue(), nl=False)
         return
+    if not everything:
+        out().print(f"{title or 'list'}: nothing to show")
+        return
     table = Table(title=title or None, show_lines=False)
     for c in cols:
         widest = max((len(str(r.get(c.key, ""))) for r in everything), default=0)
@@ -176,8 +179,6 @@ def emit(
             end_section=(i == len(rows) - 1 and bool(footer)),
             style="bold" if i >= len(rows) else None,
         )
-    if not everything:
-        table.caption = "nothing to show"
     out().print(table)
 
 

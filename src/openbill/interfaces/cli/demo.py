@@ -1,4 +1,5 @@
-"""`openbill demo`: one billing month (November 2026) of a small German company.
+"""`openbill demo`: one billing month (November 2026 unless told otherwise) of a small German
+company.
 
 Everything is generated deterministically (random.Random(2026)) and goes through the same use
 cases as the CLI. Running it again is safe: master data is created only when missing, every
@@ -39,7 +40,7 @@ __all__ = ["run_demo", "ENTITY", "SEED"]
 ENTITY = "DEMO"
 SEED = 2026
 CUSTOMERS = 50
-AS_OF = date(2026, 11, 30)
+DEFAULT_START = date(2026, 11, 1)
 
 # Valid example VAT numbers (checked with python-stdnum's check digits).
 EU_B2B = (
@@ -121,7 +122,14 @@ PRICES: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     "MED-EXAM": ("per_unit", {"EUR": {"unit_price": "85.00"}}),
     "MED-LAB": ("per_unit", {"EUR": {"unit_price": "24.00"}}),
 }
-PRICE_CHANGE = ("MACH-PART", "EUR", date(2026, 11, 16), {"unit_price": "13.10"})
+# On the 16th of the demo month, MACH-PART in EUR goes from 12.50 to 13.10.
+PRICE_CHANGE = ("MACH-PART", "EUR", 16, {"unit_price": "13.10"})
+
+
+def month_end(start: date) -> date:
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
 
 CITIES_DE = (
     "Stuttgart",
@@ -337,8 +345,8 @@ def build_plan(start: date) -> Plan:
     return Plan(customers, bills)
 
 
-def _key(*parts: object) -> str:
-    return "demo-2026-11-" + "-".join(str(p) for p in parts)
+def _key(start: date, *parts: object) -> str:
+    return f"demo-{start:%Y-%m}-" + "-".join(str(p) for p in parts)
 
 
 class Demo:
@@ -393,10 +401,16 @@ class Demo:
                 md.add_price(
                     uow(),
                     md.AddPrice(
-                        ENTITY, code, currency, date(2026, 1, 1), model, json.dumps(params)
+                        ENTITY,
+                        code,
+                        currency,
+                        self.start.replace(month=1, day=1),
+                        model,
+                        json.dumps(params),
                     ),
                 )
-        code, currency, on, params = PRICE_CHANGE
+        code, currency, day, params = PRICE_CHANGE
+        on = self.start.replace(day=day)
         md.add_price(uow(), md.AddPrice(ENTITY, code, currency, on, "per_unit", json.dumps(params)))
         for c in self.plan.customers:
             md.create_customer(
@@ -420,7 +434,7 @@ class Demo:
 
     def issue(self, bill: Bill, minute: int) -> inv.Issued:
         self.at(bill.day, minute)
-        key = _key("inv", bill.key)
+        key = _key(self.start, "inv", bill.key)
         if not bill.via_draft:
             result = inv.create_invoice(
                 self.book.uow(),
@@ -476,13 +490,14 @@ class Demo:
                 method,
                 reference or key,
                 "oldest",
-                idempotency_key=_key("pay", key),
+                idempotency_key=_key(self.start, "pay", key),
             ),
         )
 
     def money_steps(self) -> list[Step]:
         """Payments and corrections, planned from the issued invoices."""
         rng = random.Random(SEED + 1)
+        as_of = month_end(self.start)
         issued = self.plan.issued
         first = [b for b in self.plan.bills if b.key.endswith("-1")]
         special = {
@@ -496,7 +511,7 @@ class Demo:
 
         def later(day: date, lo: int, hi: int) -> date:
             d = day + timedelta(days=rng.randint(lo, hi))
-            return min(d, AS_OF)
+            return min(d, as_of)
 
         for b in self.plan.bills:
             if b.key in taken:
@@ -539,10 +554,10 @@ class Demo:
         )
         steps.append(
             Step(
-                min(d2 + timedelta(days=3), AS_OF),
+                min(d2 + timedelta(days=3), as_of),
                 3,
                 f"refund {f.key}",
-                lambda f=f, total=total, d=min(d2 + timedelta(days=3), AS_OF): self._refund(
+                lambda f=f, total=total, d=min(d2 + timedelta(days=3), as_of): self._refund(
                     f, total, d
                 ),
             )
@@ -554,10 +569,10 @@ class Demo:
         steps.append(Step(d, 1, f"part payment {w.key}", self._payer(w.key, w, part, d)))
         steps.append(
             Step(
-                date(2026, 11, 27),
+                self.start.replace(day=27),
                 3,
                 f"write-off {w.key}",
-                lambda w=w: self._write_off(w, date(2026, 11, 27)),
+                lambda w=w: self._write_off(w, self.start.replace(day=27)),
             )
         )
         self.special = special
@@ -583,7 +598,7 @@ class Demo:
                 number,
                 "Order cancelled before delivery",
                 day,
-                idempotency_key=_key("void", b.key),
+                idempotency_key=_key(self.start, "void", b.key),
             ),
         )
 
@@ -636,8 +651,11 @@ def _finished(book: Book) -> int | None:
     return len(docs)
 
 
-def run_demo(db: str | None, start: date, console: Console | None = None) -> bool:
-    """Build (or complete) the demo book; print the summary. True when verify passes."""
+def run_demo(db: str | None, start: date = DEFAULT_START, console: Console | None = None) -> bool:
+    """Build (or complete) the demo book for the month of `start`; print the summary.
+    True when verify passes."""
+    start = start.replace(day=1)
+    as_of = month_end(start)
     console = console or out()
     where = db or Settings().database_url
     clock = FixedClock(datetime.combine(start, time(9, 0), tzinfo=UTC))
@@ -648,16 +666,16 @@ def run_demo(db: str | None, start: date, console: Console | None = None) -> boo
             console.print(f"demo book already at {where}: {count} invoices; nothing added")
         else:
             _build(book, clock, start, console)
-        ok = _summary(book, console, where)
+        ok = _summary(book, console, where, start)
     finally:
         book.close()
     console.print("\nTry next:")
     db_opt = "" if where == "./openbill.db" else f" --db {where}"
     for cmd in (
         "openbill invoices list",
-        "openbill invoices show INV-2026-000001",
+        f"openbill invoices show INV-{start.year}-000001",
         "openbill customers balances",
-        "openbill ar aging --as-of 2026-11-30",
+        f"openbill ar aging --as-of {as_of}",
         "openbill ledger balances",
         "openbill verify",
     ):
@@ -688,16 +706,18 @@ def _build(book: Book, clock: FixedClock, start: date, console: Console) -> None
         for step in steps:
             step.run()
             progress.update(task2, advance=1, last=step.label)
-    code, currency, on, params = PRICE_CHANGE
+    code, currency, day, params = PRICE_CHANGE
+    on = start.replace(day=day)
     console.print(
         f"price change shown: {code} {currency} 12.50 -> {params['unit_price']} from {on}"
     )
 
 
-def _summary(book: Book, console: Console, where: str) -> bool:
-    docs = rep.list_documents(book.uow(read_only=True), ENTITY, as_of=AS_OF)
+def _summary(book: Book, console: Console, where: str, start: date) -> bool:
+    as_of = month_end(start)
+    docs = rep.list_documents(book.uow(read_only=True), ENTITY, as_of=as_of)
     payments = rep.list_payments(book.uow(read_only=True), ENTITY)
-    labels, aging = rep.aging(book.uow(read_only=True), ENTITY, AS_OF)
+    labels, aging = rep.aging(book.uow(read_only=True), ENTITY, as_of)
     report = verify(book.uow(read_only=True))
     with book.uow(read_only=True) as u:
         entity = u.entities.by_code(ENTITY)
@@ -723,7 +743,7 @@ def _summary(book: Book, console: Console, where: str) -> bool:
     for d in invoices:
         statuses[d.status] += 1
 
-    table = Table(title=f"Demo month November 2026 — {ENTITY}", title_justify="left")
+    table = Table(title=f"Demo month {start:%B %Y} — {ENTITY}", title_justify="left")
     table.add_column("")
     for cur in currencies:
         table.add_column(cur, justify="right")
@@ -753,7 +773,7 @@ def _summary(book: Book, console: Console, where: str) -> bool:
     console.print(
         f"{len(invoices)} invoices ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}),"
         f" {len(credits)} credit note(s), {len(payments)} payments, {len(refunds)} refund(s),"
-        f" {len(write_offs)} write-off(s); aging as of {AS_OF}"
+        f" {len(write_offs)} write-off(s); aging as of {as_of}"
     )
     failed = [(n, k) for n, k in report.checks if k]
     if report.ok:

@@ -683,7 +683,7 @@ def invoices_list(
         for d in docs
     ]
     cols = [
-        Col(k, k, k in ("total", "open"))
+        Col(k, "cur" if k == "currency" else k, k in ("total", "open"))
         for k in (
             "number",
             "kind",
@@ -1012,7 +1012,7 @@ def payments_list(
     )
     emit(
         rows,
-        [Col(k, k.replace("_", " "), k in keys[-3:]) for k in keys],
+        [Col(k, "cur" if k == "currency" else k.replace("_", " "), k in keys[-3:]) for k in keys],
         as_json=as_json,
         as_csv=as_csv,
         title="Payments",
@@ -1197,7 +1197,7 @@ def print_verify(report: Any) -> None:
 def demo_cmd(
     db: DbOption = None,
     date_: Annotated[
-        str, typer.Option("--date", help="first day of the demo month")
+        str, typer.Option("--date", help="a day of the demo month (a book holds one demo month)")
     ] = "2026-11-01",
 ) -> None:
     """Create (or complete) a demo book: one billing month of a small German company."""
