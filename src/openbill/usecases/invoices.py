@@ -24,7 +24,7 @@ from openbill.domain.invoice import (
     due_date,
 )
 from openbill.domain.ledger import credit_note_applied, credit_note_issued, invoice_issued
-from openbill.domain.money import UNIT_PRICE_PLACES, Rounding, to_decimal
+from openbill.domain.money import UNIT_PRICE_PLACES, Rounding, format_minor, to_decimal
 from openbill.domain.pricing import (
     EffectivePrice,
     PriceModel,
@@ -658,8 +658,18 @@ def credit_invoice(uow: UnitOfWork, cmd: CreditInvoice) -> Issued:
                 credited_document_id=invoice.id,
                 reason=cmd.reason,
             )
+            already = uow.documents.credited_total(invoice.id)
             doc_id = uow.documents.add(draft)
             issued = _issue(uow, entity, customer, doc_id, draft, rows, on, replace_lines=False)
+            if already + issued.total_minor > invoice.total_minor:
+                left = format_minor(invoice.total_minor - already, invoice.currency)
+                raise InvalidInput(
+                    f"{invoice.number} was already credited for "
+                    f"{format_minor(already, invoice.currency)} {invoice.currency}; at most "
+                    f"{left} {invoice.currency} can still be credited",
+                    record="credit note",
+                    field="lines",
+                )
             open_minor = uow.ledger.document_open(invoice.id)
             apply_minor = min(open_minor, issued.total_minor)
             if apply_minor > 0:

@@ -12,7 +12,13 @@ from datetime import date
 from typing import Any
 
 from openbill.domain.invoice import DocumentKind
-from openbill.domain.ledger import payment_allocated, payment_received, refund_paid, written_off
+from openbill.domain.ledger import (
+    credit_note_applied,
+    payment_allocated,
+    payment_received,
+    refund_paid,
+    written_off,
+)
 from openbill.domain.money import Rounding, format_minor, round_to_minor, to_decimal
 from openbill.domain.payment import OpenItem, check_explicit, plan_oldest_first
 from openbill.domain.rejections import InvalidAmount, InvalidInput, NotFound
@@ -299,7 +305,8 @@ def allocate_payment(uow: UnitOfWork, cmd: AllocatePayment) -> Done:
 
 
 def apply_credit(uow: UnitOfWork, cmd: ApplyCredit) -> Done:
-    """Use a customer's unapplied payments on their open invoices, oldest first."""
+    """Use a customer's unapplied payments, then what is left on their credit notes, on their
+    open invoices, oldest first."""
     with uow:
         entity = entity_by_code(uow, cmd.entity)
         customer = customer_by_code(uow, entity.id, cmd.customer)
@@ -315,6 +322,7 @@ def apply_credit(uow: UnitOfWork, cmd: ApplyCredit) -> Done:
             if not plan:
                 break
             total += _allocate(uow, entity, customer.id, payment_id, currency, plan, on)
+        total += _apply_credit_notes(uow, entity, customer.id, currency, on)
         if total:
             audit(
                 uow,
@@ -327,6 +335,41 @@ def apply_credit(uow: UnitOfWork, cmd: ApplyCredit) -> Done:
             )
         uow.commit()
         return Done(customer.id, currency, total)
+
+
+def _apply_credit_notes(
+    uow: UnitOfWork, entity: Any, customer_id: int, currency: str, on: date
+) -> int:
+    """Use what is left on a customer's credit notes against their open invoices."""
+    total = 0
+    notes = uow.ledger.open_documents(customer_id, currency, DocumentKind.CREDIT_NOTE.value)
+    for note in notes:
+        left = -int(note.open_minor)
+        if left <= 0:
+            continue
+        items = _open_invoices(uow, customer_id, currency)
+        by_id = {item.document_id: item for item in items}
+        for invoice_id, amount in plan_oldest_first(left, items):
+            item = by_id[invoice_id]
+            allocation_id = uow.money.add_allocation(
+                {
+                    "entity_id": entity.id,
+                    "customer_id": customer_id,
+                    "payment_id": None,
+                    "credit_note_id": note.id,
+                    "invoice_id": invoice_id,
+                    "amount_minor": amount,
+                    "allocated_on": on,
+                    "created_at": uow.clock.now(),
+                }
+            )
+            text = f"{note.number} applied to {item.number}"
+            entry = credit_note_applied(
+                on, text, customer_id, currency, note.id, invoice_id, amount
+            )
+            post(uow, entity.id, entry, "allocations", allocation_id)
+            total += amount
+    return total
 
 
 def refund(uow: UnitOfWork, cmd: Refund) -> Done:

@@ -338,4 +338,3 @@ def verify(uow: UnitOfWork) -> VerifyReport:
         results.append((name, len(found)))
         violations.extend(found)
     return VerifyReport(tuple(results), tuple(violations))
-

@@ -246,6 +246,14 @@ class DocumentRepo(_Repo):
             rows = self.raw.execute(take, (entity_id, kind, year))
         return int(rows[0][0]) - 1
 
+    def credited_total(self, invoice_id: int) -> int:
+        """What issued credit notes have credited on an invoice so far."""
+        d = t.documents.c
+        stmt = select(func.coalesce(func.sum(d.total_minor), 0)).where(
+            d.credited_document_id == invoice_id, d.status == "issued"
+        )
+        return int(self.conn.execute(stmt).scalar_one())
+
     def series(self) -> Sequence[Row[Any]]:
         d = t.documents.c
         stmt = (
