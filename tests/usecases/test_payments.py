@@ -134,6 +134,12 @@ def test_write_off_with_reason(book):
     assert open_of(book, a.number) == 0
     with pytest.raises(InvalidAmount):
         pay.write_off(book.uow(), pay.WriteOff(ENTITY, a.number, "again"))
+    # Closed by a write-off, not by payment: the status says so, and the document shows it.
+    view = reports.show_document(book.uow(read_only=True), ENTITY, a.number, date(2026, 4, 2))
+    assert view.header["derived_status"] == "written_off"
+    assert [(w["reason"], w["amount_minor"]) for w in view.write_offs] == [
+        ("customer insolvent", 1900)
+    ]
     verify_clean(book)
 
 

@@ -39,6 +39,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.customer_of: dict[str, str] = {}
         self.credit: dict[str, int] = defaultdict(int)
         self.credited: set[str] = set()
+        # What is left on each credit note, per customer, oldest first.
+        self.note_left: dict[str, list[int]] = defaultdict(list)
 
     def teardown(self) -> None:
         self.book.close()
@@ -113,8 +115,11 @@ class LedgerMachine(RuleBasedStateMachine):
             self.book.uow(), inv.CreditInvoice(ENTITY, number, "random", self._today())
         )
         self.credited.add(number)
-        # The note credits the whole invoice and settles what is still open of it.
-        self.open[number] -= min(self.open[number], note.total_minor)
+        # The note credits the whole invoice and settles what is still open of it; the rest
+        # stays on the note.
+        applied = min(self.open[number], note.total_minor)
+        self.open[number] -= applied
+        self.note_left[self.customer_of[number]].append(note.total_minor - applied)
 
     @precondition(lambda self: any(v > 0 for v in self.credit.values()))
     @rule(data=st.data())
@@ -145,6 +150,12 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         used = self._settle_oldest(customer, self.credit[customer])
         self.credit[customer] -= used
+        # Then what is left on credit notes, oldest note first.
+        notes = self.note_left[customer]
+        for i, left in enumerate(notes):
+            taken = self._settle_oldest(customer, left)
+            notes[i] -= taken
+            used += taken
         assert done.amount_minor == used
 
     # ------------------------------------------------------------------ invariants

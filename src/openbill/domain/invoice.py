@@ -76,6 +76,7 @@ class DocumentStatus(StrEnum):
     OVERDUE = "overdue"
     VOID = "void"  # fully credited by credit notes
     APPLIED = "applied"  # a credit note whose whole amount has been used
+    WRITTEN_OFF = "written_off"  # closed by a write-off (derived by reports, not by status)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from openbill.domain.invoice import DocumentKind, document_status
+from openbill.domain.invoice import DocumentKind, DocumentStatus, document_status
 from openbill.domain.ledger import ACCOUNT_NAMES, Account
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import MAX_LIST_ROWS, document_by_number, entity_by_code
@@ -109,7 +109,10 @@ def ledger_balances(uow: UnitOfWork, entity_code: str | None = None) -> list[Bal
     with uow:
         entity_id = entity_by_code(uow, entity_code).id if entity_code else None
         rows = uow.ledger.balances(entity_id)
-        names = {r.revenue_account: f"Revenue ({r.name})" for r in _revenue_accounts(uow)}
+        names = {
+            account: "Revenue: " + ", ".join(codes)
+            for account, codes in _revenue_accounts(uow).items()
+        }
     return [
         BalanceRow(
             r.account,
@@ -123,12 +126,13 @@ def ledger_balances(uow: UnitOfWork, entity_code: str | None = None) -> list[Bal
     ]
 
 
-def _revenue_accounts(uow: UnitOfWork) -> list[Any]:
-    seen: dict[str, Any] = {}
+def _revenue_accounts(uow: UnitOfWork) -> dict[str, list[str]]:
+    """The charge codes posting to each revenue account."""
+    codes: dict[str, list[str]] = defaultdict(list)
     for entity in uow.entities.all():
         for code in uow.catalog.charge_codes(entity.id):
-            seen.setdefault(code.revenue_account, code)
-    return list(seen.values())
+            codes[code.revenue_account].append(code.code)
+    return codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +168,12 @@ def list_documents(
             filters["customer_id"] = row.id if row else -1
         rows = uow.documents.listing(entity.id, filters, min(limit, MAX_LIST_ROWS))
         credited = uow.reports.credited_by_invoice(entity.id)
+        written_off = uow.reports.written_off_by_invoice(entity.id)
     out = []
     for r in rows:
-        derived = _status(r, int(r.open_minor), credited.get(r.id, 0), today)
+        derived = _status(
+            r, int(r.open_minor), credited.get(r.id, 0), today, written_off.get(r.id, 0)
+        )
         if status and derived != status:
             continue
         out.append(
@@ -191,8 +198,8 @@ def _open_for_people(kind: str, open_minor: int) -> int:
     return -open_minor if kind == DocumentKind.CREDIT_NOTE else open_minor
 
 
-def _status(row: Any, open_minor: int, credited: int, today: date) -> str:
-    return document_status(
+def _status(row: Any, open_minor: int, credited: int, today: date, written_off: int = 0) -> str:
+    status = document_status(
         DocumentKind(row.kind),
         row.status == "issued",
         int(row.total_minor),
@@ -200,7 +207,11 @@ def _status(row: Any, open_minor: int, credited: int, today: date) -> str:
         credited,
         row.due_date,
         today,
-    ).value
+    )
+    # Closed, but not by the customer paying: say so rather than "paid".
+    if status is DocumentStatus.PAID and written_off > 0:
+        return DocumentStatus.WRITTEN_OFF.value
+    return status.value
 
 
 @dataclass
@@ -209,6 +220,7 @@ class DocumentView:
     lines: list[dict[str, Any]]
     taxes: list[dict[str, Any]]
     settlements: list[dict[str, Any]] = field(default_factory=list)
+    write_offs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def show_document(
@@ -225,17 +237,21 @@ def show_document(
         customer = uow.customers.get(doc.customer_id)
         open_minor = uow.ledger.document_open(doc.id)
         credited = uow.reports.credited_by_invoice(entity.id).get(doc.id, 0)
+        written_off = uow.reports.written_off_by_invoice(entity.id).get(doc.id, 0)
         header = dict(doc._mapping)
         header.update(
             customer_code=customer.code,
             customer_name=customer.name,
             open_minor=_open_for_people(doc.kind, open_minor),
-            derived_status=_status(doc, open_minor, credited, as_of or uow.clock.today()),
+            derived_status=_status(
+                doc, open_minor, credited, as_of or uow.clock.today(), written_off
+            ),
         )
         lines = [dict(r._mapping) for r in uow.documents.lines(doc.id)]
         taxes = [dict(r._mapping) for r in uow.documents.taxes(doc.id)]
         settlements = [dict(r._mapping) for r in uow.reports.settlements(doc.id)]
-    return DocumentView(header, lines, taxes, settlements)
+        write_offs = [dict(r._mapping) for r in uow.reports.write_offs_of(doc.id)]
+    return DocumentView(header, lines, taxes, settlements, write_offs)
 
 
 @dataclass(frozen=True, slots=True)

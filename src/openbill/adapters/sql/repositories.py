@@ -610,6 +610,20 @@ class ReportRepo(_Repo):
         )
         return {int(i): int(s) for i, s in self.conn.execute(stmt)}
 
+    def written_off_by_invoice(self, entity_id: int) -> dict[int, int]:
+        w = t.write_offs.c
+        stmt = (
+            select(w.invoice_id, func.sum(w.amount_minor))
+            .where(w.entity_id == entity_id)
+            .group_by(w.invoice_id)
+        )
+        return {int(i): int(s) for i, s in self.conn.execute(stmt)}
+
+    def write_offs_of(self, invoice_id: int) -> Sequence[Row[Any]]:
+        w = t.write_offs.c
+        stmt = select(t.write_offs).where(w.invoice_id == invoice_id).order_by(w.id)
+        return self.conn.execute(stmt).all()
+
     def settlements(self, document_id: int) -> Sequence[Row[Any]]:
         a = t.allocations.c
         stmt = (

@@ -727,14 +727,13 @@ def invoices_show(
             number,
             parse_date(as_of, "--as-of"),
         )
-        with book.uow(read_only=True) as uow:
-            write_offs = [
-                w for w in uow.money.all_write_offs() if w.invoice_id == view.header["id"]
-            ]
     h = view.header
     settlements = [
         (str(s["allocated_on"]), _source(s), s["amount_minor"]) for s in view.settlements
-    ] + [(str(w.written_off_on), f"write-off: {w.reason}", w.amount_minor) for w in write_offs]
+    ] + [
+        (str(w["written_off_on"]), f"write-off: {w['reason']}", w["amount_minor"])
+        for w in view.write_offs
+    ]
     cur = h["currency"]
     if as_json:
         data = {
