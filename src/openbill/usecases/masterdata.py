@@ -384,3 +384,32 @@ def add_price(uow: UnitOfWork, cmd: AddPrice) -> Created:
         audit(uow, entity.id, "price.created", "price", price_id, None, values)
         uow.commit()
         return Created(price_id, cmd.charge_code, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# listings (read-only)
+
+
+def list_entities(uow: UnitOfWork) -> list[Any]:
+    with uow:
+        return list(uow.entities.all())
+
+
+def list_tax_rules(uow: UnitOfWork, entity: str) -> list[Any]:
+    with uow:
+        return list(uow.entities.tax_rules(entity_by_code(uow, entity).id))
+
+
+def list_customers(uow: UnitOfWork, entity: str) -> list[Any]:
+    with uow:
+        return list(uow.customers.all(entity_by_code(uow, entity).id))
+
+
+def list_charge_codes(uow: UnitOfWork, entity: str) -> list[Any]:
+    with uow:
+        return list(uow.catalog.charge_codes(entity_by_code(uow, entity).id))
+
+
+def list_prices(uow: UnitOfWork, entity: str) -> list[Any]:
+    with uow:
+        return list(uow.catalog.prices(entity_by_code(uow, entity).id))

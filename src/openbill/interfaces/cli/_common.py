@@ -100,8 +100,9 @@ def entity_code(book: Book, given: str | None) -> str:
     code = given or os.environ.get(ENTITY_ENV, "")
     if code:
         return code
-    with book.uow(read_only=True) as uow:
-        codes = [e.code for e in uow.entities.all()]
+    from openbill.usecases.masterdata import list_entities
+
+    codes = [e.code for e in list_entities(book.uow(read_only=True))]
     if len(codes) == 1:
         return codes[0]
     if not codes:

@@ -114,7 +114,8 @@ def entities_create(
 @handle
 def entities_list(db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False):
     """List the legal entities of the book."""
-    with opened(db) as book, book.uow(read_only=True) as uow:
+    with opened(db) as book:
+        entities = md.list_entities(book.uow(read_only=True))
         rows = [
             {
                 "code": e.code,
@@ -126,7 +127,7 @@ def entities_list(db: DbOption = None, as_json: JsonOption = False, as_csv: CsvO
                 "iban": e.iban or "",
                 "terms": e.payment_terms,
             }
-            for e in uow.entities.all()
+            for e in entities
         ]
     cols = (
         [Col(k, k.replace("_", " "), wrap=k == "name") for k in rows[0]]
@@ -172,21 +173,19 @@ def tax_list(
     """List the tax rules of a legal entity."""
     with opened(db) as book:
         code = entity_code(book, entity)
-        with book.uow(read_only=True) as uow:
-            ent = uow.entities.by_code(code)
-            rules = uow.entities.tax_rules(ent.id) if ent else []
-            rows = [
-                {
-                    "jurisdiction": r.jurisdiction,
-                    "class": r.tax_class,
-                    "from": r.valid_from.isoformat(),
-                    "category": r.category,
-                    "rate": format(r.rate.normalize(), "f"),
-                    "reason": r.exemption_reason,
-                    "code": r.exemption_code,
-                }
-                for r in rules
-            ]
+        rules = md.list_tax_rules(book.uow(read_only=True), code)
+        rows = [
+            {
+                "jurisdiction": r.jurisdiction,
+                "class": r.tax_class,
+                "from": r.valid_from.isoformat(),
+                "category": r.category,
+                "rate": format(r.rate.normalize(), "f"),
+                "reason": r.exemption_reason,
+                "code": r.exemption_code,
+            }
+            for r in rules
+        ]
     cols = [
         Col(k, k, k == "rate", wrap=k == "reason")
         for k in ("jurisdiction", "class", "from", "category", "rate", "reason", "code")
@@ -251,23 +250,22 @@ def customers_list(
     """List customers."""
     with opened(db) as book:
         code = entity_code(book, entity)
-        with book.uow(read_only=True) as uow:
-            ent = uow.entities.by_code(code)
-            rows = [
-                {
-                    "code": c.code,
-                    "name": c.name,
-                    "segment": c.segment,
-                    "country": c.country,
-                    "currency": c.currency,
-                    "regime": c.regime,
-                    "terms": c.payment_terms or "",
-                    "vat_id": c.vat_id or "",
-                    "email": c.email,
-                }
-                for c in (uow.customers.all(ent.id) if ent else [])
-                if not segment or c.segment == segment
-            ]
+        customers = md.list_customers(book.uow(read_only=True), code)
+        rows = [
+            {
+                "code": c.code,
+                "name": c.name,
+                "segment": c.segment,
+                "country": c.country,
+                "currency": c.currency,
+                "regime": c.regime,
+                "terms": c.payment_terms or "",
+                "vat_id": c.vat_id or "",
+                "email": c.email,
+            }
+            for c in customers
+            if not segment or c.segment == segment
+        ]
     keys = ("code", "name", "segment", "country", "currency", "regime", "terms", "vat_id", "email")
     emit(
         rows,
@@ -375,18 +373,17 @@ def charges_list(
     """List charge codes."""
     with opened(db) as book:
         code = entity_code(book, entity)
-        with book.uow(read_only=True) as uow:
-            ent = uow.entities.by_code(code)
-            rows = [
-                {
-                    "code": c.code,
-                    "name": c.name,
-                    "unit": c.unit,
-                    "account": c.revenue_account,
-                    "tax_class": c.tax_class,
-                }
-                for c in (uow.catalog.charge_codes(ent.id) if ent else [])
-            ]
+        charges = md.list_charge_codes(book.uow(read_only=True), code)
+        rows = [
+            {
+                "code": c.code,
+                "name": c.name,
+                "unit": c.unit,
+                "account": c.revenue_account,
+                "tax_class": c.tax_class,
+            }
+            for c in charges
+        ]
     keys = ("code", "name", "unit", "account", "tax_class")
     emit(
         rows,
@@ -440,20 +437,19 @@ def prices_list(
     """List prices of the catalog."""
     with opened(db) as book:
         code = entity_code(book, entity)
-        with book.uow(read_only=True) as uow:
-            ent = uow.entities.by_code(code)
-            rows = [
-                {
-                    "charge_code": p.charge_code,
-                    "currency": p.currency,
-                    "from": p.effective_from.isoformat(),
-                    "model": p.model,
-                    "params": p.params,
-                    "includes_tax": "yes" if p.includes_tax else "no",
-                }
-                for p in (uow.catalog.prices(ent.id) if ent else [])
-                if not charge or p.charge_code == charge
-            ]
+        prices = md.list_prices(book.uow(read_only=True), code)
+        rows = [
+            {
+                "charge_code": p.charge_code,
+                "currency": p.currency,
+                "from": p.effective_from.isoformat(),
+                "model": p.model,
+                "params": p.params,
+                "includes_tax": "yes" if p.includes_tax else "no",
+            }
+            for p in prices
+            if not charge or p.charge_code == charge
+        ]
     keys = ("charge_code", "currency", "from", "model", "params", "includes_tax")
     emit(
         rows,
