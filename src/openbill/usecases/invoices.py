@@ -673,7 +673,16 @@ def credit_invoice(uow: UnitOfWork, cmd: CreditInvoice) -> Issued:
             open_minor = uow.ledger.document_open(invoice.id)
             apply_minor = min(open_minor, issued.total_minor)
             if apply_minor > 0:
-                _apply_credit_note(uow, entity.id, customer.id, issued, invoice, apply_minor, on)
+                apply_credit_note(
+                    uow,
+                    entity.id,
+                    customer.id,
+                    invoice.currency,
+                    (issued.id, issued.number),
+                    (invoice.id, invoice.number),
+                    apply_minor,
+                    on,
+                )
             return issued
 
         result = idempotent(uow, "credit_invoice", cmd.idempotency_key, cmd, Issued, run)
@@ -712,22 +721,25 @@ def _credit_rows(uow: UnitOfWork, invoice: Any, wanted: Mapping[int, str]) -> li
     return rows
 
 
-def _apply_credit_note(
+def apply_credit_note(
     uow: UnitOfWork,
     entity_id: int,
     customer_id: int,
-    credit_note: Issued,
-    invoice: Any,
+    currency: str,
+    credit_note: tuple[int, str],
+    invoice: tuple[int, str],
     amount_minor: int,
     on: date,
 ) -> None:
+    """Use `amount_minor` of a credit note (id, number) against an invoice (id, number):
+    an allocation row and the journal entry that moves receivable between the two."""
     allocation_id = uow.money.add_allocation(
         {
             "entity_id": entity_id,
             "customer_id": customer_id,
             "payment_id": None,
-            "credit_note_id": credit_note.id,
-            "invoice_id": invoice.id,
+            "credit_note_id": credit_note[0],
+            "invoice_id": invoice[0],
             "amount_minor": amount_minor,
             "allocated_on": on,
             "created_at": uow.clock.now(),
@@ -735,11 +747,11 @@ def _apply_credit_note(
     )
     entry = credit_note_applied(
         on,
-        f"{credit_note.number} applied to {invoice.number}",
+        f"{credit_note[1]} applied to {invoice[1]}",
         customer_id,
-        invoice.currency,
-        credit_note.id,
-        invoice.id,
+        currency,
+        credit_note[0],
+        invoice[0],
         amount_minor,
     )
     post(uow, entity_id, entry, "allocations", allocation_id)

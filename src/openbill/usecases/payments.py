@@ -13,7 +13,6 @@ from typing import Any
 
 from openbill.domain.invoice import DocumentKind
 from openbill.domain.ledger import (
-    credit_note_applied,
     payment_allocated,
     payment_received,
     refund_paid,
@@ -32,6 +31,7 @@ from openbill.usecases._support import (
     idempotent,
     post,
 )
+from openbill.usecases.invoices import apply_credit_note
 
 __all__ = [
     "RecordPayment",
@@ -350,24 +350,16 @@ def _apply_credit_notes(
         items = _open_invoices(uow, customer_id, currency)
         by_id = {item.document_id: item for item in items}
         for invoice_id, amount in plan_oldest_first(left, items):
-            item = by_id[invoice_id]
-            allocation_id = uow.money.add_allocation(
-                {
-                    "entity_id": entity.id,
-                    "customer_id": customer_id,
-                    "payment_id": None,
-                    "credit_note_id": note.id,
-                    "invoice_id": invoice_id,
-                    "amount_minor": amount,
-                    "allocated_on": on,
-                    "created_at": uow.clock.now(),
-                }
+            apply_credit_note(
+                uow,
+                entity.id,
+                customer_id,
+                currency,
+                (note.id, note.number),
+                (invoice_id, by_id[invoice_id].number),
+                amount,
+                on,
             )
-            text = f"{note.number} applied to {item.number}"
-            entry = credit_note_applied(
-                on, text, customer_id, currency, note.id, invoice_id, amount
-            )
-            post(uow, entity.id, entry, "allocations", allocation_id)
             total += amount
     return total
 
