@@ -21,7 +21,14 @@ __all__ = ["GENESIS", "canonical", "link"]
 GENESIS = "0" * 64
 
 
+_PASS = frozenset({str, int, bool, type(None)})
+
+
 def _plain(value: object) -> object:
+    if type(value) in _PASS:  # the common case first: this runs for every field hashed
+        return value
+    if type(value) is list or type(value) is tuple:
+        return [v if type(v) in _PASS else _plain(v) for v in value]  # type: ignore[union-attr]
     if value is None or isinstance(value, str | int | bool):
         return value
     if isinstance(value, Decimal):

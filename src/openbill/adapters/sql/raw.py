@@ -22,6 +22,9 @@ __all__ = ["RawWriter"]
 _SQL_CACHE: dict[tuple[str, str, str, tuple[str, ...], str], str] = {}
 
 
+_AS_IS = frozenset({int, str, type(None)})
+
+
 def _sqlite_value(value: Any) -> Any:
     # The storage formats of SQLAlchemy's SQLite types (DATE, DATETIME, BOOLEAN) and of
     # openbill's ExactDecimal (canonical text): a row written here reads back the same.
@@ -64,7 +67,7 @@ class RawWriter:
     def _adapt(self, values: Mapping[str, Any]) -> dict[str, Any]:
         if self._pg:
             return dict(values)
-        return {k: _sqlite_value(v) for k, v in values.items()}
+        return {k: v if type(v) in _AS_IS else _sqlite_value(v) for k, v in values.items()}
 
     def insert(self, table: str, values: Mapping[str, Any], returning: str = "id") -> int:
         sql = self._sql("insert", table, tuple(values), returning)
