@@ -669,7 +669,7 @@ def run_demo(db: str | None, start: date = DEFAULT_START, console: Console | Non
         ok = _summary(book, console, where, start)
     finally:
         book.close()
-    console.print("\nTry next:")
+    console.print("\nTry next (after `source .venv/bin/activate`, or with .venv/bin/openbill):")
     db_opt = "" if where == "./openbill.db" else f" --db {where}"
     for cmd in (
         "openbill invoices list",
