@@ -370,3 +370,7 @@ CHAINS: dict[str, Table] = {
     "journal": journal_entries,
     "audit": audit_events,
 }
+
+# Tables of later bounded contexts live in their own modules, on the same metadata; importing
+# them here keeps `metadata` complete for migrations and for the schema comparison test.
+from openbill.adapters.sql import tables_commercial, tables_outbox  # noqa: E402, F401

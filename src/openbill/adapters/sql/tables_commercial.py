@@ -1,0 +1,5 @@
+"""Tables of Contracts, purchase orders and deliveries (issue #3). Same metadata as tables.py; migration 0003."""
+
+from __future__ import annotations
+
+from openbill.adapters.sql.tables import metadata  # noqa: F401
