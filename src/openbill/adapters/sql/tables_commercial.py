@@ -1,4 +1,4 @@
-"""Tables of Contracts, purchase orders and deliveries (issue #3). Same metadata as tables.py; migration 0003."""
+"""Tables of contracts, purchase orders and deliveries (issue #3), migration 0003."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tables of E-mail outbox (issue #3). Same metadata as tables.py; migration 0004."""
+"""Tables of the e-mail outbox (issue #3), migration 0004."""
 
 from __future__ import annotations
 
