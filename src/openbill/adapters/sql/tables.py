@@ -373,4 +373,8 @@ CHAINS: dict[str, Table] = {
 
 # Tables of later bounded contexts live in their own modules, on the same metadata; importing
 # them here keeps `metadata` complete for migrations and for the schema comparison test.
-from openbill.adapters.sql import tables_commercial, tables_outbox  # noqa: E402, F401
+from openbill.adapters.sql import (  # noqa: E402, F401
+    tables_commercial,
+    tables_outbox,
+    tables_verification,
+)
