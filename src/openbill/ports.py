@@ -34,6 +34,7 @@ class UnitOfWork(Protocol):
     chains: Any
     idempotency: Any
     reports: Any
+    verification: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

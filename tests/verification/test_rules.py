@@ -99,7 +99,7 @@ def test_master_data_incomplete() -> None:
     bare = replace(CUSTOMER, address=" ", email="", vat_id="", needs_vat_id=True)
     found = verify_draft(replace(DRAFT, customer=bare))
     assert [(f.field, f.severity) for f in found] == [
-        ("address", Severity.BLOCK),
+        ("address", Severity.WARN),
         ("vat_id", Severity.BLOCK),
         ("email", Severity.WARN),
     ]
@@ -116,6 +116,11 @@ def test_possible_duplicate_within_the_window() -> None:
     assert rules(replace(DRAFT, history=(replace(twin, document_date=date(2026, 10, 20)),))) == []
     assert rules(replace(DRAFT, history=(replace(twin, total_minor=14876),))) == []
     assert rules(replace(DRAFT, history=(replace(twin, reference="PO-2"),))) == []
+    # Without a reference on either, equal amounts only warn.
+    blank = replace(DRAFT, reference="", history=(replace(twin, reference=""),))
+    assert [(f.rule, f.severity) for f in verify_draft(blank)] == [
+        ("possible_duplicate", Severity.WARN)
+    ]
 
 
 def _history(*totals: int) -> tuple[PastDocument, ...]:

@@ -239,8 +239,10 @@ def master_data(facts: DraftFacts, s: Settings) -> Iterator[Finding]:
     c = facts.customer
     record = f"customer {c.code}"
     if not c.address.strip():
+        # A warning: the country alone satisfies EN 16931 (BR-10/BR-11), and many small
+        # customers are billed by e-mail; a missing VAT number where the law needs it blocks.
         yield Finding(
-            "master_data_incomplete", Severity.BLOCK, record, "address", "has no postal address"
+            "master_data_incomplete", Severity.WARN, record, "address", "has no postal address"
         )
     if c.needs_vat_id and not c.vat_id:
         yield Finding(
@@ -268,9 +270,11 @@ def possible_duplicate(facts: DraftFacts, s: Settings) -> Iterator[Finding]:
             and days <= s.duplicate_window_days
             and past.reference.strip().lower() == facts.reference.strip().lower()
         ):
+            # Without a reference to compare, equal amounts are often simply a monthly fee:
+            # say so, but let the issue go on.
             yield Finding(
                 "possible_duplicate",
-                Severity.BLOCK,
+                Severity.BLOCK if facts.reference.strip() else Severity.WARN,
                 facts.draft,
                 "total",
                 f"same customer, amount {format_minor(facts.total_minor, facts.currency)} "

@@ -45,6 +45,7 @@ from openbill.usecases._support import (
     idempotent,
     post,
 )
+from openbill.usecases.verification import check_before_issue, refresh_findings
 
 __all__ = [
     "LineSpec",
@@ -585,11 +586,21 @@ def _issue(
 
 
 def issue_draft(uow: UnitOfWork, cmd: IssueDraft) -> Issued:
+    """Verify the draft (its findings land in the discrepancy queue and stay there even when
+    the issue is refused), then, in a unit of work of its own, issue it unless a blocking
+    finding is open."""
+    with uow:
+        entity = entity_by_code(uow, cmd.entity)
+        doc = uow.documents.get(cmd.draft_id)
+        if doc is not None and doc.entity_id == entity.id and doc.status == "draft":
+            refresh_findings(uow, entity, doc)
+            uow.commit()
     with uow:
         entity = entity_by_code(uow, cmd.entity)
 
         def run() -> Issued:
             doc = _draft(uow, entity, cmd.draft_id)
+            check_before_issue(uow, entity, doc)
             customer = uow.customers.get(doc.customer_id)
             on = cmd.issue_date or uow.clock.today()
             existing = [dict(r._mapping) for r in uow.documents.lines(doc.id)]

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection, Engine, Transaction
 
 from openbill.adapters.sql.engine import READ_ONLY
 from openbill.adapters.sql.raw import RawWriter
+from openbill.adapters.sql.verification_repo import VerificationRepo
 from openbill.adapters.sql.repositories import (
     AuditRepo,
     CatalogRepo,
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self.chains = ChainRepo(conn, raw, ref)
         self.idempotency = IdempotencyRepo(conn, raw, ref)
         self.reports = ReportRepo(conn, raw, ref)
+        self.verification = VerificationRepo(conn, raw, ref)
         return self
 
     @property
