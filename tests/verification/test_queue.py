@@ -46,6 +46,11 @@ def test_warnings_do_not_stop_the_issue(book):
         ("master_data_incomplete", "warn", "email"),
     ]
     assert _issue(book, draft.id).number == "INV-2026-000001"
+    # Issuing closed the warnings as accepted by the person who issued.
+    assert _queue(book) == []
+    assert {d["resolution"] for d in ver.list_discrepancies(book.uow(), ENTITY, "overridden")} == {
+        "issued with this warning"
+    }
 
 
 def test_duplicate_blocks_until_overridden_with_a_reason(book):

@@ -45,7 +45,11 @@ from openbill.usecases._support import (
     idempotent,
     post,
 )
-from openbill.usecases.verification import check_before_issue, refresh_findings
+from openbill.usecases.verification import (
+    acknowledge_warnings,
+    check_before_issue,
+    refresh_findings,
+)
 
 __all__ = [
     "LineSpec",
@@ -608,7 +612,9 @@ def issue_draft(uow: UnitOfWork, cmd: IssueDraft) -> Issued:
             rows = pricer.rows([_spec_of(r, pricer) for r in existing], 1)
             draft = dict(doc._mapping)
             draft["prices_include_tax"] = _include_tax(rows)
-            return _issue(uow, entity, customer, doc.id, draft, rows, on)
+            issued = _issue(uow, entity, customer, doc.id, draft, rows, on)
+            acknowledge_warnings(uow, doc.id)
+            return issued
 
         result = idempotent(uow, "issue", cmd.idempotency_key, cmd, Issued, run)
         uow.commit()

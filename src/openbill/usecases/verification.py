@@ -45,6 +45,7 @@ __all__ = [
     "approve_draft",
     "set_settings",
     "check_before_issue",
+    "acknowledge_warnings",
     "refresh_findings",
     "MAX_HISTORY",
 ]
@@ -253,6 +254,21 @@ def check_before_issue(uow: UnitOfWork, entity: Any, doc: Any) -> None:
             record=f"draft {doc.id}",
             field="discrepancies",
         )
+
+
+def acknowledge_warnings(uow: UnitOfWork, document_id: int) -> None:
+    """On issue, open warnings are closed as accepted by the person who issued."""
+    for row in uow.verification.findings(document_id):
+        if row.status == "open" and row.severity == Severity.WARN:
+            uow.verification.update_finding(
+                row.id,
+                {
+                    "status": "overridden",
+                    "resolution": "issued with this warning",
+                    "resolved_by": uow.actor,
+                    "resolved_at": uow.clock.now(),
+                },
+            )
 
 
 def list_discrepancies(

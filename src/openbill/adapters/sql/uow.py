@@ -8,7 +8,6 @@ from sqlalchemy.engine import Connection, Engine, Transaction
 
 from openbill.adapters.sql.engine import READ_ONLY
 from openbill.adapters.sql.raw import RawWriter
-from openbill.adapters.sql.verification_repo import VerificationRepo
 from openbill.adapters.sql.repositories import (
     AuditRepo,
     CatalogRepo,
@@ -22,6 +21,7 @@ from openbill.adapters.sql.repositories import (
     MoneyRepo,
     ReportRepo,
 )
+from openbill.adapters.sql.verification_repo import VerificationRepo
 from openbill.ports import Clock
 
 __all__ = ["SqlUnitOfWork"]

@@ -27,6 +27,11 @@ from openbill.interfaces.cli._common import (
     parse_date,
     parse_pairs,
 )
+from openbill.interfaces.cli.verification_cmds import (
+    discrepancies_app,
+    drafts_app,
+    verification_app,
+)
 from openbill.usecases import invoices as inv
 from openbill.usecases import masterdata as md
 from openbill.usecases import payments as pay
@@ -63,6 +68,9 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(writeoffs_app, name="writeoffs")
 app.add_typer(ar_app, name="ar")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(discrepancies_app, name="discrepancies")
+app.add_typer(drafts_app, name="drafts")
+app.add_typer(verification_app, name="verification")
 
 LineOption = Annotated[
     list[str] | None,
