@@ -8,12 +8,20 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from fixtures_book import ENTITY, invoice
+import typer
+from fixtures_book import invoice
 from lxml import etree
 from pypdf import PdfReader
+from typer.testing import CliRunner
 
 from openbill.adapters.documents import facturx as fx
 from openbill.adapters.documents import pdf
+from openbill.interfaces.cli import documents_cmds
+
+app = typer.Typer()
+invoices_app = typer.Typer()
+invoices_app.command("export")(documents_cmds.export)
+app.add_typer(invoices_app, name="invoices")
 
 SVRL = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
 
@@ -75,24 +83,30 @@ def test_xml_that_is_not_cii_is_refused():
         fx.embed_cii(printed, b"<Invoice/>", number="X", seller_name="S")
 
 
-def test_invoice_exports_as_facturx_passing_the_cen_schematron(book, cii_schematron):
-    pytest.importorskip("openbill.usecases.einvoicing", reason="e-invoicing not landed yet")
-    pytest.importorskip("openbill.adapters.documents.cii", reason="CII writer not landed yet")
-    from openbill.interfaces.cli.documents_cmds import document_pdf, einvoice_xml
-
-    # WIDGET x 3 (S 19 %) and TRAINING x 1 (E, with its legal note): 37.50 + 7.13 + 100.00.
+def test_invoice_exports_as_facturx_passing_the_cen_schematron(
+    book, db_url, cii_schematron, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("OPENBILL_ENTITY", raising=False)
+    # WIDGET x 3 (S 19 %): 37.50 + 7.125 -> 7.13; TRAINING x 1 (E, legal note): 100.00.
+    # Total 144.63 EUR.
     issued = invoice(book, "C1", date(2026, 1, 5), ("WIDGET", "3"), ("TRAINING", "1"))
-    cii = einvoice_xml(book, ENTITY, issued.number, "cii")
+
+    def export(fmt: str, target: str) -> bytes:
+        args = ["invoices", "export", issued.number, "--format", fmt, "-o", target]
+        result = CliRunner().invoke(app, [*args, "--db", db_url])
+        assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+        return result.stdout_bytes if target == "-" else (tmp_path / target).read_bytes()
+
+    monkeypatch.chdir(tmp_path)
+    cii = export("cii", "invoice-cii.xml")
     assert cii_schematron(cii) == []
-    printed, header, who = document_pdf(book, ENTITY, issued.number, None, fx.PDF_VARIANT)
-    data = fx.embed_cii(printed, cii, number=issued.number, seller_name=who.seller.name)
+    assert issued.number.encode() in cii and b"144.63" in cii
+    data = export("facturx", "invoice.pdf")
     check_facturx(data, cii)
-    root = etree.fromstring(cii)
-    assert issued.number.encode() in cii
-    assert b"144.63" in cii  # grand total
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
     assert issued.number in text and "Total due 144.63 EUR" in text
-    assert root is not None
+    ubl = export("ubl", "-")
+    assert ubl.startswith(b"<?xml") and issued.number.encode() in ubl
 
 
 def _party(name: str) -> dict[str, str]:

@@ -132,12 +132,10 @@ def document_pdf(
 
 def einvoice_xml(book: Any, entity: str, number: str, syntax: str) -> bytes:
     """The EN 16931 e-invoice of a document in UBL or CII (usecases.einvoicing)."""
-    try:
-        from openbill.usecases import einvoicing
-    except ImportError:  # pragma: no cover - until the e-invoicing use case lands
-        raise UsageError(f"--format {syntax} is not available in this version") from None
-    result = einvoicing.export_einvoice(book.uow(read_only=True), entity, number, syntax)
-    return bytes(result if isinstance(result, bytes | bytearray) else result.data)
+    from openbill.adapters.documents.einvoice_io import WRITERS
+    from openbill.usecases.einvoicing import export_einvoice
+
+    return export_einvoice(book.uow(read_only=True), entity, number, syntax, WRITERS)
 
 
 @handle
