@@ -32,7 +32,7 @@ from lxml import etree
 
 from openbill.adapters.clock import FixedClock
 from openbill.adapters.documents import cii, ubl
-from openbill.adapters.documents.einvoice_io import WRITERS, read_any
+from openbill.adapters.documents.einvoice_io import WRITERS
 from openbill.bootstrap import Book, open_book
 from openbill.domain.einvoice import EInvoice, total_mismatches
 from openbill.usecases import einvoicing
@@ -355,13 +355,6 @@ def test_unknown_syntax_is_refused(issued: Any) -> None:
 
     with pytest.raises(InvalidInput, match="unknown e-invoice syntax 'pdf'"):
         _export(issued, "standard", "pdf")
-
-
-def test_export_without_writers_uses_the_registered_ones(issued: Any) -> None:
-    book, numbers = issued
-    xml = einvoicing.export_einvoice(book.uow(read_only=True), SELLER, numbers["standard"], "ubl")
-    assert xml == _export(issued, "standard", "ubl")
-    assert read_any(xml) == einvoicing.read_einvoice(xml)
 
 
 @pytest.mark.parametrize("syntax", ["ubl", "cii"])

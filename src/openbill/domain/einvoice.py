@@ -26,6 +26,7 @@ __all__ = [
     "INVOICE",
     "CREDIT_NOTE",
     "CREDIT_NOTE_TYPE_CODES",
+    "NO_RATE_CATEGORIES",
     "Address",
     "Party",
     "PaymentMeans",

@@ -2,15 +2,13 @@
 
 - build_einvoice(uow, entity_code, number) -> EInvoice: the stored document, its legal entity
   and its customer as an EN 16931 invoice (380) or credit note (381).
-- export_einvoice(uow, entity_code, number, syntax, writers=None) -> bytes: the same, written
-  in one syntax ("ubl" or "cii").
-- read_einvoice(data, reader=None) -> EInvoice: a file from outside (UBL, CII, Factur-X PDF),
-  with its declared totals checked against its lines (BR-CO-10 to BR-CO-16).
+- export_einvoice(uow, entity_code, number, syntax, writers) -> bytes: the same, written in
+  one syntax ("ubl" or "cii").
+- read_einvoice(data, reader) -> EInvoice: a file from outside (UBL, CII, Factur-X PDF), with
+  its declared totals checked against its lines (BR-CO-10 to BR-CO-16).
 
-Writers and readers are a port: use cases do not import adapters. A caller may pass them
-(`openbill.adapters.documents.einvoice_io.WRITERS` and `read_any`); when it does not, the ones
-registered with `register_syntaxes` are used. The adapter package `openbill.adapters.documents`
-registers its own when it is imported, so every interface that has loaded it gets them.
+Writers and the reader are a port: use cases do not import adapters, so the interface passes
+them (`openbill.adapters.documents.einvoice_io.WRITERS` and `read_any`).
 
 Totals come from the stored document as issued (EN 16931 arithmetic, `domain.invoice`), never
 recomputed here, so the file says exactly what the ledger says.
@@ -25,6 +23,7 @@ from typing import Any
 from openbill.domain.einvoice import (
     CREDIT_NOTE,
     INVOICE,
+    NO_RATE_CATEGORIES,
     EInvoice,
     InvoiceLine,
     MonetaryTotals,
@@ -44,7 +43,6 @@ __all__ = [
     "SYNTAXES",
     "EInvoiceWriter",
     "EInvoiceReader",
-    "register_syntaxes",
     "build_einvoice",
     "export_einvoice",
     "read_einvoice",
@@ -61,17 +59,6 @@ _CREDIT_TRANSFER = "30"
 # The categories whose legal note is also printed as a document note (BT-22), so that a reader
 # of the document sees why no VAT is charged (e.g. the reverse charge statement).
 _NOTED_CATEGORIES = ("AE", "K", "G")
-
-
-# The syntaxes the adapters plugged in (see register_syntaxes).
-_writers: dict[str, EInvoiceWriter] = {}
-_readers: list[EInvoiceReader] = []
-
-
-def register_syntaxes(writers: Mapping[str, EInvoiceWriter], reader: EInvoiceReader) -> None:
-    """Plug the e-invoice writers (by syntax) and the reader of any syntax into the port."""
-    _writers.update(writers)
-    _readers[:] = [reader]
 
 
 def build_einvoice(uow: UnitOfWork, entity_code: str, number: str) -> EInvoice:
@@ -95,26 +82,21 @@ def export_einvoice(
     entity_code: str,
     number: str,
     syntax: str,
-    writers: Mapping[str, EInvoiceWriter] | None = None,
+    writers: Mapping[str, EInvoiceWriter],
 ) -> bytes:
     """The issued document `number` written in `syntax` by the writer given for it."""
-    known = _writers if writers is None else writers
-    writer = known.get(syntax)
+    writer = writers.get(syntax)
     if writer is None:
         raise InvalidInput(
-            f"unknown e-invoice syntax {syntax!r}; choose one of "
-            f"{', '.join(sorted(known)) or '(none registered)'}",
+            f"unknown e-invoice syntax {syntax!r}; choose one of {', '.join(sorted(writers))}",
             field="syntax",
         )
     return writer(build_einvoice(uow, entity_code, number))
 
 
-def read_einvoice(data: bytes, reader: EInvoiceReader | None = None) -> EInvoice:
-    """The e-invoice in `data`, refused when its declared totals do not add up."""
-    if reader is None:
-        if not _readers:
-            raise InvalidState("no e-invoice reader is registered", field="syntax")
-        reader = _readers[0]
+def read_einvoice(data: bytes, reader: EInvoiceReader) -> EInvoice:
+    """The e-invoice in `data` read by `reader`, refused when its declared totals do not add
+    up."""
     inv = reader(data)
     wrong = total_mismatches(inv)
     if wrong:
@@ -159,7 +141,7 @@ def _einvoice(
         vat_breakdown=tuple(
             VatBreakdown(
                 t.category,
-                None if t.category == "O" else Decimal(t.rate),
+                None if t.category in NO_RATE_CATEGORIES else Decimal(t.rate),
                 amount(t.taxable_minor),
                 amount(t.tax_minor),
                 t.exemption_reason,
@@ -221,7 +203,7 @@ def _line(row: Any, net: Decimal, prices_include_tax: bool) -> InvoiceLine:
         item_name=row.description,
         net_price=price,
         tax_category=row.tax_category,
-        tax_rate=None if row.tax_category == "O" else Decimal(row.tax_rate),
+        tax_rate=None if row.tax_category in NO_RATE_CATEGORIES else Decimal(row.tax_rate),
     )
 
 

@@ -7,10 +7,7 @@ Every syntax module has the same small interface, python-stdnum style:
 - `read(data: bytes) -> EInvoice`, raising `InvalidInput` that names the element at fault
 - `detect(data: bytes) -> bool`
 
-Loading the package plugs the UBL and CII writers and the reader of any syntax into the
-e-invoicing use cases (`usecases.einvoicing.register_syntaxes`).
-
-This file also holds what the syntax modules share: a safe XML parser and the reading helpers that
+This file holds what the syntax modules share: a safe XML parser and the reading helpers that
 turn a missing or malformed element into a rejection naming it.
 """
 
@@ -138,16 +135,3 @@ class XmlReader:
                 record=self.record,
                 field=f"{where}/{path}",
             ) from None
-
-
-def _register_einvoice_syntaxes() -> None:
-    # The adapters plug into the e-invoicing port of the use cases (adapters may import use
-    # cases; use cases never import adapters). Imported here, after the helpers above, because
-    # the syntax modules use them.
-    from openbill.adapters.documents.einvoice_io import WRITERS, read_any
-    from openbill.usecases.einvoicing import register_syntaxes
-
-    register_syntaxes(WRITERS, read_any)
-
-
-_register_einvoice_syntaxes()

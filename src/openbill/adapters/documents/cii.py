@@ -20,7 +20,6 @@ from lxml import etree
 
 from openbill.adapters.documents import XmlReader, parse_xml, root_name
 from openbill.domain.einvoice import (
-    NO_RATE_CATEGORIES,
     Address,
     AllowanceCharge,
     EInvoice,
@@ -99,7 +98,7 @@ def _tax(parent: etree._Element, name: str, category: str, rate: Decimal | None)
     node = _ram(parent, name)
     _ram(node, "TypeCode", "VAT")
     _ram(node, "CategoryCode", category)
-    if rate is not None and category not in NO_RATE_CATEGORIES:
+    if rate is not None:
         _ram(node, "RateApplicablePercent", plain(rate))
 
 
@@ -207,7 +206,7 @@ def _breakdown(parent: etree._Element, vat: VatBreakdown, currency: str) -> None
     _ram(node, "CategoryCode", vat.category)
     if vat.exemption_code:
         _ram(node, "ExemptionReasonCode", vat.exemption_code)
-    if vat.rate is not None and vat.category not in NO_RATE_CATEGORIES:
+    if vat.rate is not None:
         _ram(node, "RateApplicablePercent", plain(vat.rate))
 
 
@@ -381,6 +380,7 @@ def _read_party(agreement: etree._Element, path: str, where: str) -> Party:
             tax_number = tax_number or value
     address = _X.node(node, "ram:PostalTradeAddress", here)
     at = f"{here}/ram:PostalTradeAddress"
+    uri = _X.text(node, "ram:URIUniversalCommunication/ram:URIID", here)
     return Party(
         name=_X.text(node, "ram:Name", here, required=True),
         address=Address(
@@ -392,9 +392,9 @@ def _read_party(agreement: etree._Element, path: str, where: str) -> Party:
         vat_id=vat_id,
         tax_number=tax_number,
         legal_id=_X.text(node, "ram:SpecifiedLegalOrganization/ram:ID", here),
-        electronic_address=_X.text(node, "ram:URIUniversalCommunication/ram:URIID", here),
-        electronic_address_scheme=_X.attr(
-            node, "ram:URIUniversalCommunication/ram:URIID", "schemeID"
+        electronic_address=uri,
+        electronic_address_scheme=(
+            _X.attr(node, "ram:URIUniversalCommunication/ram:URIID", "schemeID") if uri else ""
         ),
     )
 

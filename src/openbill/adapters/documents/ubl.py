@@ -20,7 +20,6 @@ from lxml import etree
 
 from openbill.adapters.documents import XmlReader, parse_xml, root_name
 from openbill.domain.einvoice import (
-    NO_RATE_CATEGORIES,
     Address,
     AllowanceCharge,
     EInvoice,
@@ -165,7 +164,7 @@ def _tax_category(
 ) -> None:
     node = _cac(parent, name)
     _cbc(node, "ID", category)
-    if rate is not None and category not in NO_RATE_CATEGORIES:
+    if rate is not None:
         _cbc(node, "Percent", plain(rate))
     for element, text in extra:
         if text:
@@ -331,6 +330,7 @@ def _read_party(root: etree._Element, path: str, where: str) -> Party:
             tax_number = tax_number or company_id
     address = _X.node(node, "cac:PostalAddress", here)
     at = f"{here}/cac:PostalAddress"
+    endpoint = _X.text(node, "cbc:EndpointID", here)
     return Party(
         name=_X.text(node, "cac:PartyLegalEntity/cbc:RegistrationName", here, required=True),
         address=Address(
@@ -342,8 +342,8 @@ def _read_party(root: etree._Element, path: str, where: str) -> Party:
         vat_id=vat_id,
         tax_number=tax_number,
         legal_id=_X.text(node, "cac:PartyLegalEntity/cbc:CompanyID", here),
-        electronic_address=_X.text(node, "cbc:EndpointID", here),
-        electronic_address_scheme=_X.attr(node, "cbc:EndpointID", "schemeID"),
+        electronic_address=endpoint,
+        electronic_address_scheme=_X.attr(node, "cbc:EndpointID", "schemeID") if endpoint else "",
     )
 
 
