@@ -35,6 +35,7 @@ class UnitOfWork(Protocol):
     idempotency: Any
     reports: Any
     verification: Any
+    commercial: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

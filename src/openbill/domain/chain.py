@@ -28,7 +28,7 @@ def _plain(value: object) -> object:
     if type(value) in _PASS:  # the common case first: this runs for every field hashed
         return value
     if type(value) is list or type(value) is tuple:
-        return [v if type(v) in _PASS else _plain(v) for v in value]  # type: ignore[union-attr]
+        return [v if type(v) in _PASS else _plain(v) for v in value]
     if value is None or isinstance(value, str | int | bool):
         return value
     if isinstance(value, Decimal):

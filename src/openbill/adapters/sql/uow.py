@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine, Transaction
 
+from openbill.adapters.sql.commercial_repo import CommercialRepo
 from openbill.adapters.sql.engine import READ_ONLY
 from openbill.adapters.sql.raw import RawWriter
 from openbill.adapters.sql.repositories import (
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepo(conn, raw, ref)
         self.reports = ReportRepo(conn, raw, ref)
         self.verification = VerificationRepo(conn, raw, ref)
+        self.commercial = CommercialRepo(conn, raw, ref)
         return self
 
     @property

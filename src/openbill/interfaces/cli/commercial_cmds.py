@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from openbill.adapters.sql.commercial_repo import CommercialRepo
 from openbill.adapters.sql.uow import SqlUnitOfWork
 from openbill.bootstrap import Book
 from openbill.domain.commercial import DELIVERY_FIELDS, IMPORT_BYTES_MAX, RowError
@@ -49,18 +48,8 @@ billing_app = typer.Typer(
 )
 
 
-class _CommercialUnitOfWork(SqlUnitOfWork):
-    """A unit of work with `commercial`, for as long as uow.py does not build it itself."""
-
-    def __enter__(self) -> _CommercialUnitOfWork:
-        super().__enter__()
-        # A new repository on every entry: each entry opens a new connection.
-        self.commercial = CommercialRepo(self.connection, self._raw, self.entities.ref)
-        return self
-
-
 def commercial_uow(book: Book, read_only: bool = False) -> SqlUnitOfWork:
-    return _CommercialUnitOfWork(book.engine, book.clock, book.actor, read_only=read_only)
+    return book.uow(read_only=read_only)
 
 
 def _created(what: str, result: Created) -> None:

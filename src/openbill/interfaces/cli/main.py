@@ -27,6 +27,12 @@ from openbill.interfaces.cli._common import (
     parse_date,
     parse_pairs,
 )
+from openbill.interfaces.cli.commercial_cmds import (
+    billing_app,
+    contracts_app,
+    deliveries_app,
+    po_app,
+)
 from openbill.interfaces.cli.verification_cmds import (
     discrepancies_app,
     drafts_app,
@@ -71,6 +77,10 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(discrepancies_app, name="discrepancies")
 app.add_typer(drafts_app, name="drafts")
 app.add_typer(verification_app, name="verification")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(po_app, name="po")
+app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(billing_app, name="billing")
 
 LineOption = Annotated[
     list[str] | None,
