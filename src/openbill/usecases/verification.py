@@ -29,6 +29,7 @@ from openbill.domain.verification import (
 from openbill.domain.verification import verify_draft as run_rules
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import MAX_LIST_ROWS, audit, entity_by_code
+from openbill.usecases.commercial_facts import add_commercial_facts
 
 __all__ = [
     "FactProvider",
@@ -141,6 +142,7 @@ def _facts(uow: UnitOfWork, entity: Any, doc: Any) -> DraftFacts:
         regime=customer.regime,
         history=history,
     )
+    facts = add_commercial_facts(uow, doc, facts)
     for provider in FACT_PROVIDERS:
         facts = provider(uow, doc, facts)
     return facts

@@ -229,6 +229,18 @@ class CommercialRepo:
             out.extend(self._all(stmt))
         return out
 
+    def deliveries_by_id(self, ids: Sequence[int]) -> dict[int, Row[Any]]:
+        if not ids:
+            return {}
+        d = tc.deliveries.c
+        rows = self._all(select(tc.deliveries).where(d.id.in_(sorted(set(ids)))))
+        return {int(r.id): r for r in rows}
+
+    def contracts_of_customer(self, customer_id: int) -> Sequence[Row[Any]]:
+        c = tc.contracts.c
+        stmt = select(tc.contracts).where(c.customer_id == customer_id)
+        return self._all(stmt.order_by(c.valid_from, c.id))
+
     def billings_of_document(self, document_id: int) -> Sequence[Row[Any]]:
         b = tc.delivery_billings.c
         stmt = select(tc.delivery_billings).where(b.document_id == document_id)
