@@ -180,3 +180,28 @@ def test_customers_update_email_reaches_the_next_message(mail_book, uows, render
         mail_book.uow(), m.UpdateCustomer(ENTITY, "C1", (("email", "new@alpha.example"),))
     )
     assert queue(uows, renderer, _issue(mail_book)).to == "new@alpha.example"
+
+
+class Crash(BaseException):
+    pass
+
+
+class CrashingMailer:
+    def send(self, envelope):
+        raise Crash
+
+
+def test_retrying_a_stale_sending_message_records_its_unknown_attempt_first(
+    mail_book, uows, renderer, clock
+):
+    message = queue(uows, renderer, _issue(mail_book)).id
+    with pytest.raises(Crash):
+        ml.deliver_due(uows, CrashingMailer())
+    with pytest.raises(InvalidState, match="sending"):
+        ml.retry(uows(), message)  # within the lease: maybe still being sent
+    clock.advance(seconds=ml.SENDING_LEASE_S + 1)
+    ml.retry(uows(), message)
+    mailer = MemoryMailer()
+    assert ml.deliver_due(uows, mailer).sent == [message]
+    attempts = ml.list_attempts(uows(), message)
+    assert [(a.attempt_no, a.outcome) for a in attempts] == [(1, "unknown"), (2, "sent")]

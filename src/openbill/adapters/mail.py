@@ -230,14 +230,12 @@ class DocumentsRenderer:
 
     def xml(self, uow: Any, entity_code: str, number: str, syntax: str) -> bytes:
         try:
-            from openbill.usecases import einvoicing  # type: ignore[attr-defined, unused-ignore]
+            from openbill.adapters.documents.einvoice_io import WRITERS
+            from openbill.usecases.einvoicing import export_einvoice
         except ImportError as exc:
             raise InvalidState(
                 f"e-invoice export is not available in this installation ({exc})",
                 record=f"document {number}",
                 field="attach_xml",
             ) from None
-        result = einvoicing.export_einvoice(self.read_uow(), entity_code, number, syntax)
-        if isinstance(result, bytes | bytearray):
-            return bytes(result)
-        return bytes(getattr(result, "data", None) or result.content)
+        return bytes(export_einvoice(self.read_uow(), entity_code, number, syntax, WRITERS))

@@ -432,27 +432,29 @@ def deliver_due(
 
 def _expire_sending(uow: MailUnitOfWork, now: datetime) -> list[int]:
     """Messages `sending` for longer than the lease: their outcome is unknown."""
-    expired = []
-    for row in uow.outbox.sending_since_before(now - timedelta(seconds=SENDING_LEASE_S)):
-        detail = (
-            "no outcome recorded: the delivery run stopped after the message was handed to the "
-            "mail server; check with the recipient, then `openbill outbox retry` if needed"
-        )
-        uow.outbox.add_attempt(
-            {
-                "message_id": row.id,
-                "attempt_no": row.attempts,
-                "started_at": row.claimed_at,
-                "finished_at": now,
-                "outcome": Outcome.UNKNOWN.value,
-                "smtp_code": None,
-                "detail": detail,
-            }
-        )
-        uow.outbox.finish(row.id, {"status": MessageStatus.UNKNOWN.value, "last_error": detail})
-        log.warning("outbox message %s: outcome unknown, not resent", row.id)
-        expired.append(int(row.id))
-    return expired
+    stale = uow.outbox.sending_since_before(now - timedelta(seconds=SENDING_LEASE_S))
+    return [_mark_unknown(uow, row, now) for row in stale]
+
+
+def _mark_unknown(uow: MailUnitOfWork, row: Any, now: datetime) -> int:
+    detail = (
+        "no outcome recorded: the delivery run stopped after the message was handed to the "
+        "mail server; check with the recipient, then `openbill outbox retry` if needed"
+    )
+    uow.outbox.add_attempt(
+        {
+            "message_id": row.id,
+            "attempt_no": row.attempts,
+            "started_at": row.claimed_at,
+            "finished_at": now,
+            "outcome": Outcome.UNKNOWN.value,
+            "smtp_code": None,
+            "detail": detail,
+        }
+    )
+    uow.outbox.finish(row.id, {"status": MessageStatus.UNKNOWN.value, "last_error": detail})
+    log.warning("outbox message %s: outcome unknown, not resent", row.id)
+    return int(row.id)
 
 
 def _claim(uow: MailUnitOfWork, message_id: int) -> Envelope | None:
@@ -533,12 +535,16 @@ def retry(uow: MailUnitOfWork, message_id: int) -> Queued:
                 record=f"outbox message {message_id}",
                 field="status",
             )
+        current = row.status
+        if current == MessageStatus.SENDING:  # shown unknown: record it as such first
+            _mark_unknown(uow, row, _utc(uow.clock.now()))
+            current = MessageStatus.UNKNOWN.value
         values = {
             "status": MessageStatus.QUEUED.value,
             "attempts_left": ATTEMPTS_PER_ROUND_MAX,
             "next_attempt_at": uow.clock.now(),
         }
-        if not uow.outbox.requeue(message_id, row.status, values):
+        if not uow.outbox.requeue(message_id, current, values):
             raise InvalidState(
                 f"message {message_id} changed while being retried; look again",
                 record=f"outbox message {message_id}",
