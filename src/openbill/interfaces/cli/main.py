@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -38,6 +39,7 @@ from openbill.interfaces.cli.verification_cmds import (
     drafts_app,
     verification_app,
 )
+from openbill.usecases import client_records
 from openbill.usecases import invoices as inv
 from openbill.usecases import masterdata as md
 from openbill.usecases import payments as pay
@@ -295,6 +297,52 @@ def customers_list(
         as_csv=as_csv,
         title="Customers",
     )
+
+
+@customers_app.command("reconcile")
+@handle
+def customers_reconcile(
+    customer: str,
+    file: Annotated[Path, typer.Argument(help="the customer's CSV: po, invoice, amount")],
+    entity: EntityOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """Compare a customer's own list of what they owe with our records, each difference
+    explained (missing on their side or ours, amount differs, already paid)."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+    with opened(db) as book:
+        code = entity_code(book, entity)
+        result = client_records.reconcile_client_records(
+            book.uow(read_only=True),
+            client_records.ReconcileClientRecords(code, customer, text, str(file)),
+        )
+    rows = [
+        {
+            "outcome": d.outcome.value,
+            "invoice": d.invoice,
+            "po": d.po,
+            "theirs": "" if d.their_minor is None else money(d.their_minor, result.currency),
+            "ours_open": ""
+            if d.our_open_minor is None
+            else money(d.our_open_minor, result.currency),
+            "explanation": d.explanation,
+        }
+        for d in result.differences
+    ]
+    cols = [
+        Col("outcome", "outcome"),
+        Col("invoice", "invoice"),
+        Col("po", "po"),
+        Col("theirs", "theirs", True),
+        Col("ours_open", "ours open", True),
+        Col("explanation", "explanation", wrap=True),
+    ]
+    emit(rows, cols, as_json=as_json, as_csv=as_csv, title=f"{customer}: their records and ours")
 
 
 # The names the list shows and the options of `create` also work with --set.
