@@ -2,8 +2,10 @@
 WeasyPrint.
 
 A company brands its documents by putting its own `invoice.html`, `credit_note.html`,
-`statement.html`, `layout.html` or `base.css` in a folder and naming that folder with the
-`templates_dir` argument or $OPENBILL_TEMPLATES_DIR. Every template is looked up there first
+`statement.html` or `base.css` (or the shared building blocks: `layout.html`, the page frame
+with the seller and buyer blocks, and `_document.html`, the lines, VAT breakdown and totals) in
+a folder and naming that folder with the `templates_dir` argument or $OPENBILL_TEMPLATES_DIR.
+Every template is looked up there first
 and then among the built-in ones (`templates/` beside this module), so a folder that holds only
 `base.css` restyles every document and keeps the built-in markup. Relative URLs in the
 templates (a logo, a font) resolve against the company folder.
@@ -43,7 +45,14 @@ __all__ = [
 
 TEMPLATES_ENV = "OPENBILL_TEMPLATES_DIR"
 BUILTIN_TEMPLATES = Path(__file__).with_name("templates")
-TEMPLATE_NAMES = ("invoice.html", "credit_note.html", "statement.html", "layout.html", "base.css")
+TEMPLATE_NAMES = (
+    "invoice.html",
+    "credit_note.html",
+    "statement.html",
+    "base.css",
+    "layout.html",
+    "_document.html",
+)
 
 # EN 16931 VAT category codes (UNCL 5305) as printed next to a tax subtotal.
 CATEGORY_NAMES = {
