@@ -5,9 +5,9 @@ A company brands its documents by putting its own `invoice.html`, `credit_note.h
 `statement.html` or `base.css` (or the shared building blocks: `layout.html`, the page frame
 with the seller and buyer blocks, and `_document.html`, the lines, VAT breakdown and totals) in
 a folder and naming that folder with the `templates_dir` argument or $OPENBILL_TEMPLATES_DIR.
-Every template is looked up there first
-and then among the built-in ones (`templates/` beside this module), so a folder that holds only
-`base.css` restyles every document and keeps the built-in markup. Relative URLs in the
+Every template is looked up there first and then among the built-in ones (`templates/` beside
+this module), so a folder that holds only `base.css` restyles every document and keeps the
+built-in markup. Relative URLs in the
 templates (a logo, a font) resolve against the company folder.
 
 Amounts reach the templates as integer minor units and are printed with `format_minor`, so a
