@@ -36,6 +36,7 @@ class UnitOfWork(Protocol):
     reports: Any
     verification: Any
     commercial: Any
+    outbox: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

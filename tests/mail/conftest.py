@@ -29,7 +29,6 @@ from sqlalchemy.engine import make_url
 
 from openbill.adapters.clock import FixedClock
 from openbill.adapters.mail import SmtpMailer, SmtpSettings
-from openbill.adapters.sql.outbox_repo import WithOutbox
 from openbill.bootstrap import Book, open_book
 from openbill.usecases import mailing as ml
 from openbill.usecases import masterdata as m
@@ -217,7 +216,7 @@ def mail_book(mail_template: str, tmp_path: Path, clock: FixedClock) -> Iterator
 
 @pytest.fixture
 def uows(mail_book: Book) -> Callable[[], Any]:
-    return lambda: WithOutbox(mail_book.uow())
+    return lambda: mail_book.uow()
 
 
 def queue(uows: Callable[[], Any], renderer: Any, number: str) -> ml.Queued:

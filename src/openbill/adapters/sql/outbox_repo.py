@@ -16,9 +16,9 @@ from sqlalchemy.engine import Row
 
 from openbill.adapters.sql import tables as t
 from openbill.adapters.sql import tables_outbox as o
-from openbill.adapters.sql.repositories import MasterDataView, _Repo
+from openbill.adapters.sql.repositories import _Repo
 
-__all__ = ["OutboxRepo", "WithOutbox"]
+__all__ = ["OutboxRepo"]
 
 Values = Mapping[str, Any]
 m = o.outbox_messages.c
@@ -137,27 +137,3 @@ class OutboxRepo(_Repo):
         a = o.outbox_attempts.c
         stmt = select(o.outbox_attempts).where(a.message_id == message_id).order_by(a.attempt_no)
         return self.conn.execute(stmt).all()
-
-
-class WithOutbox:
-    """A SQL unit of work that also has `outbox`, until uow.py creates the repository itself
-    (then this only passes through). Everything else is the wrapped unit of work's."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __enter__(self) -> WithOutbox:
-        self._inner.__enter__()
-        if getattr(self._inner, "outbox", None) is None:
-            conn = self._inner.connection
-            raw = self._inner._raw
-            self.outbox = OutboxRepo(conn, raw, MasterDataView(conn, raw))
-        else:
-            self.outbox = self._inner.outbox
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection, Engine, Transaction
 
 from openbill.adapters.sql.commercial_repo import CommercialRepo
 from openbill.adapters.sql.engine import READ_ONLY
+from openbill.adapters.sql.outbox_repo import OutboxRepo
 from openbill.adapters.sql.raw import RawWriter
 from openbill.adapters.sql.repositories import (
     AuditRepo,
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.reports = ReportRepo(conn, raw, ref)
         self.verification = VerificationRepo(conn, raw, ref)
         self.commercial = CommercialRepo(conn, raw, ref)
+        self.outbox = OutboxRepo(conn, raw, ref)
         return self
 
     @property

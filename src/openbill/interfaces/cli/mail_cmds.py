@@ -18,7 +18,6 @@ from typing import Annotated, Any
 import typer
 
 from openbill.adapters.mail import DocumentsRenderer, SmtpMailer, SmtpSettings
-from openbill.adapters.sql.outbox_repo import WithOutbox
 from openbill.bootstrap import Book
 from openbill.interfaces.cli._common import (
     Col,
@@ -52,7 +51,7 @@ def sender_address() -> str:
 
 def uows(book: Book, read_only: bool = False) -> Callable[[], ml.MailUnitOfWork]:
     def make() -> Any:
-        return WithOutbox(book.uow(read_only=read_only))
+        return book.uow(read_only=read_only)
 
     return make
 

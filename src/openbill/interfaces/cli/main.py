@@ -34,6 +34,7 @@ from openbill.interfaces.cli.commercial_cmds import (
     deliveries_app,
     po_app,
 )
+from openbill.interfaces.cli.mail_cmds import invoices_send, mail_prefs, outbox_app
 from openbill.interfaces.cli.verification_cmds import (
     discrepancies_app,
     drafts_app,
@@ -83,6 +84,9 @@ app.add_typer(contracts_app, name="contracts")
 app.add_typer(po_app, name="po")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(billing_app, name="billing")
+app.add_typer(outbox_app, name="outbox")
+invoices_app.command("send")(invoices_send)
+customers_app.command("mail-prefs")(mail_prefs)
 
 LineOption = Annotated[
     list[str] | None,
