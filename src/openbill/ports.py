@@ -37,6 +37,7 @@ class UnitOfWork(Protocol):
     verification: Any
     commercial: Any
     outbox: Any
+    statements: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

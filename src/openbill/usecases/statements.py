@@ -237,7 +237,7 @@ def customer_statement(
     with uow:
         entity = entity_by_code(uow, entity_code)
         customer = _customer(uow, entity.id, customer_code)
-        reads: StatementQueries = queries(uow) if queries else uow.statements  # type: ignore[attr-defined]
+        reads: StatementQueries = queries(uow) if queries else uow.statements
         opening = reads.balances_before(entity.id, customer.id, start)
         rows = reads.movements(entity.id, customer.id, start, end, MAX_STATEMENT_LINES + 1)
         the_parties = Parties(_party(entity), _party(customer))

@@ -23,6 +23,7 @@ from openbill.adapters.sql.repositories import (
     MoneyRepo,
     ReportRepo,
 )
+from openbill.adapters.sql.statement_queries import StatementQueries
 from openbill.adapters.sql.verification_repo import VerificationRepo
 from openbill.ports import Clock
 
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
         self.verification = VerificationRepo(conn, raw, ref)
         self.commercial = CommercialRepo(conn, raw, ref)
         self.outbox = OutboxRepo(conn, raw, ref)
+        self.statements = StatementQueries(conn)
         return self
 
     @property

@@ -12,6 +12,7 @@ from rich.columns import Columns
 from rich.panel import Panel
 from rich.table import Table
 
+from openbill.interfaces.cli import documents_cmds
 from openbill.interfaces.cli._common import (
     Col,
     CsvOption,
@@ -85,6 +86,8 @@ app.add_typer(po_app, name="po")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(billing_app, name="billing")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(documents_cmds.statements_app, name="statements")
+invoices_app.command("export")(documents_cmds.export)
 invoices_app.command("send")(invoices_send)
 customers_app.command("mail-prefs")(mail_prefs)
 
