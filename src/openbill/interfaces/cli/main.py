@@ -35,6 +35,7 @@ from openbill.interfaces.cli.commercial_cmds import (
     deliveries_app,
     po_app,
 )
+from openbill.interfaces.cli.einvoice_cmds import einvoice_app
 from openbill.interfaces.cli.mail_cmds import invoices_send, mail_prefs, outbox_app
 from openbill.interfaces.cli.verification_cmds import (
     discrepancies_app,
@@ -86,6 +87,7 @@ app.add_typer(po_app, name="po")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(billing_app, name="billing")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(einvoice_app, name="einvoice")
 app.add_typer(documents_cmds.statements_app, name="statements")
 invoices_app.command("export")(documents_cmds.export)
 invoices_app.command("send")(invoices_send)
