@@ -1,4 +1,6 @@
-"""The benchmark harness: issue N invoices, on SQLite and PostgreSQL, beside the floor and peers.
+"""The benchmark harness: issue N invoices, on SQLite and PostgreSQL, beside the floor and peers
+(issue #2); prepare and verify N deliveries, and render documents, each beside its floor
+(issue #3).
 
 Run it with ``make bench`` or ``.venv/bin/python -m bench --help``. Every job runs in a fresh
 interpreter against a database made for it alone (a new SQLite file under bench/.work/, a new
@@ -70,6 +72,80 @@ N_FULL = {
 N_QUICK = {key: (200 if key[0] == "ours" else 30) for key in N_FULL}
 JOB_TIMEOUT_S = 3600
 
+
+@dataclass(frozen=True)
+class Group:
+    """A measurement of issue #3: its jobs (bench.jobs modules), the first one the floor."""
+
+    name: str  # the first part of a row's key: "prepare_verify", "render_pdf", ...
+    title: str
+    unit: str
+    jobs: tuple[tuple[str, str], ...]  # (job name, module), the floor first
+    n_full: dict[str, int]  # per backend; a backend not here is not run
+    n_quick: int
+
+
+GROUPS = {
+    g.name: g
+    for g in (
+        Group(
+            "prepare_verify",
+            "prepare + verify",
+            "deliveries/s",
+            (("floor", "bench.jobs.prepare_floor"), ("openbill", "bench.jobs.prepare_verify")),
+            # PostgreSQL: about 1,100 deliveries/s and a set-up of the same length, so a
+            # smaller N keeps the run short; rates compare.
+            {"sqlite": 100_000, "postgresql": 20_000},
+            2_000,
+        ),
+        Group(
+            "render_pdf",
+            "PDF",
+            "PDFs/s",
+            (
+                ("floor", "bench.jobs.render_pdf_floor"),
+                ("text", "bench.jobs.render_pdf_text"),
+                ("openbill", "bench.jobs.render_pdf"),
+            ),
+            {"sqlite": 100},  # about 3 PDFs/s
+            10,
+        ),
+        Group(
+            "render_ubl",
+            "UBL",
+            "documents/s",
+            (
+                ("floor", "bench.jobs.render_ubl_floor"),
+                ("writer", "bench.jobs.render_ubl_writer"),
+                ("openbill", "bench.jobs.render_ubl"),
+            ),
+            {"sqlite": 2_000},
+            200,
+        ),
+        Group(
+            "render_cii",
+            "CII",
+            "documents/s",
+            (
+                ("floor", "bench.jobs.render_cii_floor"),
+                ("writer", "bench.jobs.render_cii_writer"),
+                ("openbill", "bench.jobs.render_cii"),
+            ),
+            {"sqlite": 2_000},
+            200,
+        ),
+    )
+}
+# --only selectors for issue #3: a group's name, these aliases, or "issue3" for all of them.
+GROUP_ALIASES = {
+    "prepare": ("prepare_verify",),
+    "pdf": ("render_pdf",),
+    "ubl": ("render_ubl",),
+    "cii": ("render_cii",),
+    "render": ("render_pdf", "render_ubl", "render_cii"),
+    "issue3": tuple(GROUPS),
+}
+
 NOT_YET = "not yet available"
 NO_PG = "PostgreSQL not available"
 
@@ -84,6 +160,7 @@ class Job:
     target: str  # module name or script path
     backends: tuple[str, ...]
     summary: str = ""
+    group: str = "issue"  # "issue" (issue #2, with the peers) or a key of GROUPS
 
 
 def all_jobs(modules: dict[str, str] | None = None) -> list[Job]:
@@ -94,7 +171,16 @@ def all_jobs(modules: dict[str, str] | None = None) -> list[Job]:
     ]
     for peer in peers.PEERS.values():
         jobs.append(Job(peer.name, "peer", str(peer.script), peer.backends, peer.summary))
+    for group in GROUPS.values():
+        for name, module in group.jobs:
+            jobs.append(Job(name, "ours", module, tuple(group.n_full), group=group.name))
     return jobs
+
+
+def group_sizes(job: Job, backend: str, quick: bool) -> int:
+    """N of an issue #3 job on a backend."""
+    group = GROUPS[job.group]
+    return group.n_quick if quick else group.n_full[backend]
 
 
 @dataclass
@@ -116,7 +202,17 @@ class Row:
 
     @property
     def key(self) -> str:
-        return f"issue.{self.job.name}.{self.backend}"
+        return f"{self.job.group}.{self.job.name}.{self.backend}"
+
+    @property
+    def unit(self) -> str:
+        return GROUPS[self.job.group].unit if self.job.group in GROUPS else UNIT
+
+    @property
+    def label(self) -> str:
+        if self.job.group in GROUPS:
+            return f"{GROUPS[self.job.group].title}: {self.job.name}"
+        return self.job.name
 
 
 # --- databases ------------------------------------------------------------------------------
@@ -239,10 +335,13 @@ def _run_peer(job: Job, url: str, n: int) -> dict[str, Any]:
 
 
 def _validate(result: dict[str, Any], n: int) -> None:
-    """The job did the work it claims: the right number of invoices, the right totals."""
+    """The job did the work it claims: the right number of invoices, the right totals; for
+    issue #3 jobs, `done` (deliveries billed, documents rendered) equal to N."""
     if int(result.get("invoices", n)) != n:
         raise JobFailed(f"asked for {n} invoices, job says {result.get('invoices')}")
     check = result.get("check") or {}
+    if "done" in check and int(check["done"]) != n:
+        raise JobFailed(f"asked for {n}, the job did {check['done']}")
     if "invoices_in_db" in check and int(check["invoices_in_db"]) != n:
         raise JobFailed(f"{n} invoices asked, {check['invoices_in_db']} in the database")
     if check.get("last_gross") is not None:
@@ -263,7 +362,7 @@ def run_row(row: Row, pg: Postgres, repeat: int) -> None:
         if row.backend == "sqlite":
             database = sqlite_database(row.job.name)
         else:
-            database = pg.database(row.job.name)
+            database = pg.database(f"{row.job.group}_{row.job.name}")
         try:
             with database as url:
                 result = runner(row.job, url, row.n)
@@ -318,15 +417,24 @@ def child_main(argv: list[str]) -> int:
 # --- ratios, machine, outputs ---------------------------------------------------------------
 
 
-def floor_of(rows: list[Row], backend: str) -> Row | None:
+def floor_of(rows: list[Row], backend: str, group: str = "issue") -> Row | None:
     for row in rows:
-        if row.job.name == "floor" and row.backend == backend and row.rate:
+        if (
+            row.job.name == "floor"
+            and row.job.group == group
+            and row.backend == backend
+            and row.rate
+        ):
             return row
     return None
 
 
 def best_peer(rows: list[Row], backend: str) -> Row | None:
-    candidates = [r for r in rows if r.job.kind == "peer" and r.backend == backend and r.rate]
+    candidates = [
+        r
+        for r in rows
+        if r.job.kind == "peer" and r.job.group == "issue" and r.backend == backend and r.rate
+    ]
     return max(candidates, key=lambda r: r.rate or 0.0, default=None)
 
 
@@ -412,11 +520,18 @@ def entries(rows: list[Row]) -> list[dict[str, Any]]:
     for row in rows:
         if row.rate is None:
             continue
-        base = None if row.job.name == "floor" else floor_of(rows, row.backend)
-        out.append(_entry(row.key, row.rate, base))
+        base = None if row.job.name == "floor" else floor_of(rows, row.backend, row.job.group)
+        out.append(_entry(row.key, row.rate, base, row.unit))
     for backend in BACKENDS:
         ours = next(
-            (r for r in rows if r.job.name == "openbill" and r.backend == backend and r.rate),
+            (
+                r
+                for r in rows
+                if r.job.name == "openbill"
+                and r.job.group == "issue"
+                and r.backend == backend
+                and r.rate
+            ),
             None,
         )
         peer = best_peer(rows, backend)
@@ -425,11 +540,11 @@ def entries(rows: list[Row]) -> list[dict[str, Any]]:
     return out
 
 
-def _entry(name: str, value: float, base: Row | None) -> dict[str, Any]:
+def _entry(name: str, value: float, base: Row | None, unit: str = UNIT) -> dict[str, Any]:
     return {
         "name": name,
         "value": round(value, 2),
-        "unit": UNIT,
+        "unit": unit,
         "baseline_name": base.key if base else None,
         "baseline_value": round(base.rate, 2) if base and base.rate else None,
         "ratio": round(value / base.rate, 4) if base and base.rate else None,
@@ -450,7 +565,7 @@ def _fmt_rate(value: float | None) -> str:
 
 def table_rows(rows: list[Row]) -> list[list[str]]:
     out = []
-    for row in rows:
+    for row in issue_rows(rows):
         out.append(
             [
                 row.job.name,
@@ -466,16 +581,59 @@ def table_rows(rows: list[Row]) -> list[list[str]]:
 
 
 HEADERS = ["job", "backend", "N", "seconds", UNIT, "× floor", "× best peer"]
+HEADERS3 = ["measurement", "job", "backend", "N", "seconds", "rate", "unit", "× floor"]
+
+
+def issue_rows(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if row.job.group == "issue"]
+
+
+def issue3_rows(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if row.job.group in GROUPS]
+
+
+def table_rows3(rows: list[Row]) -> list[list[str]]:
+    """The issue #3 rows: each measurement beside its floor (the same group and backend)."""
+    out = []
+    for row in issue3_rows(rows):
+        out.append(
+            [
+                GROUPS[row.job.group].title,
+                row.job.name,
+                BACKENDS[row.backend],
+                f"{row.n:,}",
+                "—" if row.seconds is None else f"{row.seconds:.2f}",
+                _fmt_rate(row.rate),
+                row.unit,
+                _fmt_ratio(_ratio(row, floor_of(rows, row.backend, row.job.group))),
+            ]
+        )
+    return out
+
+
+def rich_table3(rows: list[Row], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, header in enumerate(HEADERS3):
+        table.add_column(header, justify="left" if i < 3 or i == 6 else "right", no_wrap=True)
+    chosen = issue3_rows(rows)
+    notes = any(row.rate is None for row in chosen)
+    if notes:
+        table.add_column("note", overflow="fold")
+    for cells, row in zip(table_rows3(rows), chosen, strict=True):
+        style = "bold" if row.job.name == "openbill" else ("dim" if row.rate is None else None)
+        table.add_row(*cells, *([row.status or ""] if notes else []), style=style)
+    return table
 
 
 def rich_table(rows: list[Row], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for i, header in enumerate(HEADERS):
         table.add_column(header, justify="left" if i < 2 else "right", no_wrap=True)
-    notes = any(row.rate is None for row in rows)
+    chosen = issue_rows(rows)
+    notes = any(row.rate is None for row in chosen)
     if notes:
         table.add_column("note", overflow="fold")
-    for cells, row in zip(table_rows(rows), rows, strict=True):
+    for cells, row in zip(table_rows(rows), chosen, strict=True):
         style = "bold" if row.job.name == "openbill" else ("dim" if row.rate is None else None)
         table.add_row(*cells, *([row.status or ""] if notes else []), style=style)
     return table
@@ -502,12 +660,33 @@ def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, An
         "",
     ]
     described: dict[str, str] = {}
-    for row in rows:
+    for row in issue_rows(rows):
         if row.description and row.job.name not in described:
             described[row.job.name] = row.description
     if described:
         lines += ["Jobs:", ""]
         lines += [f"- {name}: {text}" for name, text in described.items()]
+        lines.append("")
+    if issue3_rows(rows):
+        lines += [
+            "### Preparation, verification and rendering (issue #3)",
+            "",
+            "| " + " | ".join(HEADERS3) + " |",
+            "| " + " | ".join(["---"] * 3 + ["---:"] * 3 + ["---", "---:"]) + " |",
+        ]
+        lines += ["| " + " | ".join(cells) + " |" for cells in table_rows3(rows)]
+        lines += [
+            "",
+            "× floor: the rate divided by the floor's of the same measurement on the same backend.",
+            "",
+            "Jobs:",
+            "",
+        ]
+        done: set[tuple[str, str]] = set()
+        for row in issue3_rows(rows):
+            if row.description and (row.job.group, row.job.name) not in done:
+                done.add((row.job.group, row.job.name))
+                lines.append(f"- {GROUPS[row.job.group].title}, {row.job.name}: {row.description}")
         lines.append("")
     lines += [
         "Machine:",
@@ -533,7 +712,7 @@ def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, An
     if missing:
         lines += ["", "Not measured in this run:", ""]
         for row in missing:
-            lines.append(f"- {row.job.name} on {BACKENDS[row.backend]}: {row.status}")
+            lines.append(f"- {row.label} on {BACKENDS[row.backend]}: {row.status}")
     return "\n".join(lines) + "\n"
 
 
@@ -571,14 +750,16 @@ def run_rows(todo: list[Row], pg: Postgres, repeat: int, console: Console) -> No
         for row in todo:
             progress.update(
                 task,
-                description=f"{row.job.name} on {BACKENDS[row.backend]}, N={row.n:,}"
+                description=f"{row.label} on {BACKENDS[row.backend]}, N={row.n:,}"
                 + (f" ×{repeat}" if repeat > 1 else ""),
             )
             started = time.monotonic()
             run_row(row, pg, repeat)
-            outcome = f"{_fmt_rate(row.rate)} {UNIT}" if row.rate else f"[yellow]{row.status}[/]"
+            outcome = (
+                f"{_fmt_rate(row.rate)} {row.unit}" if row.rate else f"[yellow]{row.status}[/]"
+            )
             progress.console.print(
-                f"  {row.job.name} on {BACKENDS[row.backend]}: {outcome} "
+                f"  {row.label} on {BACKENDS[row.backend]}: {outcome} "
                 f"[dim]({time.monotonic() - started:.1f} s with set-up)[/]"
             )
             progress.advance(task)
@@ -588,10 +769,12 @@ def run_rows(todo: list[Row], pg: Postgres, repeat: int, console: Console) -> No
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    names = [job.name for job in all_jobs()]
+    names = [job.name for job in all_jobs() if job.group == "issue"]
+    groups = [*GROUPS, *GROUP_ALIASES]
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Issue N invoices per second: openbill beside the floor and the peers.",
+        description="Issue N invoices per second: openbill beside the floor and the peers; "
+        "prepare and verify deliveries, render PDFs and XML, beside their floors.",
     )
     parser.add_argument("--quick", action="store_true", help="small N everywhere (a smoke run)")
     parser.add_argument(
@@ -599,12 +782,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="append",
         metavar="NAME",
         help=f"run only these jobs (repeatable or comma-separated): {', '.join(names)}, "
-        "or the groups 'ours' (floor + openbill) and 'peers'",
+        "or the groups 'ours' (floor + openbill) and 'peers', 'issue' (all of issue #2); "
+        f"issue #3 measurements: {', '.join(groups)}",
     )
     parser.add_argument(
         "--backend", choices=sorted(BACKENDS), action="append", help="only this backend"
     )
-    parser.add_argument("--n", type=int, help="invoices per run for every job (overrides N)")
+    parser.add_argument(
+        "--n", type=int, help="invoices (deliveries, documents) per run for every job"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per row; the median counts")
     parser.add_argument(
         "--module",
@@ -635,17 +821,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 1 or (args.n is not None and args.n < 1):
         parser.error("--repeat and --n must be positive")
-    selected: set[str] = set()
+    selected: set[tuple[str, str]] = set()  # (group, job name); job "*": the whole group
     for item in args.only or []:
         for name in filter(None, (part.strip() for part in item.split(","))):
             if name == "peers":
-                selected |= set(peers.PEERS)
+                selected |= {("issue", p) for p in peers.PEERS}
             elif name == "ours":
-                selected |= {"floor", "openbill"}
+                selected |= {("issue", "floor"), ("issue", "openbill")}
+            elif name == "issue":
+                selected.add(("issue", "*"))
             elif name in names:
-                selected.add(name)
+                selected.add(("issue", name))
+            elif name in GROUPS or name in GROUP_ALIASES:
+                selected |= {(g, "*") for g in GROUP_ALIASES.get(name, (name,))}
             else:
-                parser.error(f"unknown job {name!r}; choose from {', '.join(names)}")
+                parser.error(f"unknown job {name!r}; choose from {', '.join([*names, *groups])}")
     args.selected = selected
     args.modules = {}
     for item in args.module:
@@ -668,13 +858,29 @@ def main(argv: list[str] | None = None) -> int:
     write = (not partial) if args.write is None else args.write
     sizes = N_QUICK if args.quick else N_FULL
 
-    jobs = [j for j in all_jobs(args.modules) if not args.selected or j.name in args.selected]
+    jobs = [
+        j
+        for j in all_jobs(args.modules)
+        if not args.selected
+        or (j.group, j.name) in args.selected
+        or (j.group, "*") in args.selected
+    ]
     backends = [b for b in BACKENDS if not args.backend or b in args.backend]
     rows = [
-        Row(job, backend, args.n or sizes[(job.kind, backend)])
+        Row(
+            job,
+            backend,
+            args.n
+            or (
+                sizes[(job.kind, backend)]
+                if job.group == "issue"
+                else group_sizes(job, backend, args.quick)
+            ),
+        )
+        for group in ["issue", *GROUPS]
         for backend in backends
         for job in jobs
-        if backend in job.backends
+        if job.group == group and backend in job.backends
     ]
 
     pg = Postgres(args.pg_url)
@@ -717,10 +923,13 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench" + (" " + " ".join(argv) if argv else "")
     run = {"date": now.strftime("%Y-%m-%d %H:%M"), "command": command, "repeat": args.repeat}
     console.print()
-    console.print(rich_table(rows, f"Issue N invoices — {run['date']} UTC"))
+    if issue_rows(rows):
+        console.print(rich_table(rows, f"Issue N invoices — {run['date']} UTC"))
+    if issue3_rows(rows):
+        console.print(rich_table3(rows, f"Prepare + verify, render (issue #3) — {run['date']} UTC"))
     for row in rows:
         if row.status and row.status.startswith("failed") and row.check.get("error"):
-            console.print(f"[red]{row.job.name} on {BACKENDS[row.backend]}:[/]")
+            console.print(f"[red]{row.label} on {BACKENDS[row.backend]}:[/]")
             console.print(row.check["error"], markup=False, highlight=False)
 
     if args.write is False:
