@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -434,26 +435,35 @@ def test_empty_book(cli: Cli) -> None:
 
 
 @pytest.mark.slow
-def test_demo_twice(cli: Cli) -> None:
-    first = cli("demo")
+def test_demo_twice(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "demo-output"
+    first = cli("demo", "--out", str(folder))
     assert "checks passed" in first and "violation" not in first
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
     before = cli.json("invoices", "list")
     payments = cli.json("payments", "list")
-    second = cli("demo")
-    assert "56 invoices; nothing added" in second
+    second = cli("demo", "--out", str(folder))
+    assert "62 invoices; nothing added" in second
     assert "checks passed" in second
     assert cli.json("invoices", "list") == before
     assert cli.json("payments", "list") == payments
+    # The second run writes every file again, byte for byte the same.
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
 
-    invoices = [d for d in before if d["kind"] == "invoice"]
-    assert len(invoices) == 56
+    # 56 catalog invoices and 6 issued from deliveries; 2 drafts are left for the user.
+    invoices = [d for d in before if d["kind"] == "invoice" and d["status"] != "draft"]
+    assert len(invoices) == 62
+    assert [d["status"] for d in before if d["kind"] == "invoice"].count("draft") == 2
     assert {c: sum(d["currency"] == c for d in invoices) for c in ("EUR", "USD", "GBP")} == {
-        "EUR": 47,
+        "EUR": 53,
         "USD": 5,
         "GBP": 4,
     }
-    assert [d["number"] for d in invoices] == [f"INV-2026-{n:06d}" for n in range(1, 57)]
-    assert [d["status"] for d in before if d["kind"] == "credit_note"] == ["applied"]
+    assert sorted(d["number"] for d in invoices) == [f"INV-2026-{n:06d}" for n in range(1, 63)]
+    # The void of INV-2026-000003 and the credit of a corrected delivery, both applied.
+    assert [d["status"] for d in before if d["kind"] == "credit_note"] == ["applied", "applied"]
+    # 64 documents x (PDF, UBL, CII) + 3 Factur-X + the three delivery files.
+    assert len(files) == 64 * 3 + 3 + 3
     # The overpaying customer keeps 250.00 of credit.
     balances = {b["customer"]: b for b in cli.json("customers", "balances")}
     assert balances["MFG-009"]["credit"] == "250.00"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -29,10 +30,14 @@ from openbill.bootstrap import Book, open_book
 from openbill.config import Settings
 from openbill.domain.money import format_minor
 from openbill.interfaces.cli._common import out
+from openbill.interfaces.cli.demo_commercial import CORRECTED, Commercial
+from openbill.usecases import commercial as com
 from openbill.usecases import invoices as inv
+from openbill.usecases import mailing as ml
 from openbill.usecases import masterdata as md
 from openbill.usecases import payments as pay
 from openbill.usecases import reports as rep
+from openbill.usecases import verification as ver
 from openbill.usecases.verify import verify
 
 __all__ = ["run_demo", "ENTITY", "SEED"]
@@ -41,6 +46,7 @@ ENTITY = "DEMO"
 SEED = 2026
 CUSTOMERS = 50
 DEFAULT_START = date(2026, 11, 1)
+DEFAULT_OUT = "demo-output"
 
 # Valid example VAT numbers (checked with python-stdnum's check digits).
 EU_B2B = (
@@ -48,18 +54,18 @@ EU_B2B = (
     ("EU-NL-01", "Van der Berg Techniek B.V.", "NL", "NL004495445B01", "Eindhoven"),
 )
 
-# code, name, unit, revenue account, tax class
+# code, name, unit (UN/ECE Recommendation 20, as EN 16931 wants it), revenue account, tax class
 CHARGES = (
-    ("MACH-PART", "Machined part (CNC)", "piece", "4000", "standard"),
-    ("STEEL-KG", "Steel processing", "kg", "4000", "standard"),
-    ("HANDBOOK", "Technical handbook (print)", "copy", "4010", "reduced"),
-    ("SAAS-BASE", "Platform subscription, monthly", "month", "4200", "standard"),
-    ("SAAS-SEAT", "Platform seats", "seat", "4200", "standard"),
-    ("API-CALLS", "API calls (per started 1,000)", "call", "4200", "standard"),
-    ("SUPPORT", "Support hours (minimum 2 h)", "hour", "4100", "standard"),
-    ("HANDLING", "Handling fee 2.5 %", "fee", "4100", "standard"),
-    ("MED-EXAM", "Occupational health examination", "exam", "4300", "medical"),
-    ("MED-LAB", "Laboratory test", "test", "4300", "medical"),
+    ("MACH-PART", "Machined part (CNC)", "H87", "4000", "standard"),
+    ("STEEL-KG", "Steel processing", "KGM", "4000", "standard"),
+    ("HANDBOOK", "Technical handbook (print)", "H87", "4010", "reduced"),
+    ("SAAS-BASE", "Platform subscription, monthly", "MON", "4200", "standard"),
+    ("SAAS-SEAT", "Platform seats", "C62", "4200", "standard"),
+    ("API-CALLS", "API calls (per started 1,000)", "C62", "4200", "standard"),
+    ("SUPPORT", "Support hours (minimum 2 h)", "HUR", "4100", "standard"),
+    ("HANDLING", "Handling fee 2.5 %", "C62", "4100", "standard"),
+    ("MED-EXAM", "Occupational health examination", "C62", "4300", "medical"),
+    ("MED-LAB", "Laboratory test", "C62", "4300", "medical"),
 )
 
 
@@ -651,36 +657,79 @@ def _finished(book: Book) -> int | None:
     return len(docs)
 
 
-def run_demo(db: str | None, start: date = DEFAULT_START, console: Console | None = None) -> bool:
-    """Build (or complete) the demo book for the month of `start`; print the summary.
-    True when verify passes."""
+def run_demo(
+    db: str | None,
+    start: date = DEFAULT_START,
+    console: Console | None = None,
+    out_dir: str | Path = DEFAULT_OUT,
+) -> bool:
+    """Build (or complete) the demo book for the month of `start`, write its documents into
+    `out_dir` and queue its e-mails; print the summary. True when verify passes."""
     start = start.replace(day=1)
     as_of = month_end(start)
     console = console or out()
     where = db or Settings().database_url
+    folder = Path(out_dir)
     clock = FixedClock(datetime.combine(start, time(9, 0), tzinfo=UTC))
     book = open_book(where, actor="demo", clock=clock)
     try:
         count = _finished(book)
-        if count is not None:
-            console.print(f"demo book already at {where}: {count} invoices; nothing added")
-        else:
+        if count is None:
             _build(book, clock, start, console)
-        ok = _summary(book, console, where, start)
+        commercial = Commercial(book, clock, start, where, folder, ENTITY)
+        if count is None or not _commercial_done(book):
+            console.print(
+                "contracts, purchase orders, deliveries; billing run, verification, approvals ..."
+            )
+        commercial.run_billing()
+        if count is not None and not commercial.result.added:
+            invoices = rep.list_documents(book.uow(read_only=True), ENTITY, kind="invoice")
+            issued = sum(1 for d in invoices if d.status != "draft")
+            console.print(
+                f"demo book already at {where}: {issued} invoices; nothing added "
+                f"(documents in {folder} are written again)"
+            )
+        commercial.documents(console)
+        ok = _summary(book, console, where, start, commercial)
+        drafts = commercial.result.drafts
+        contract_invoice = _number_of(book, drafts["monthly"])
     finally:
         book.close()
     console.print("\nTry next (after `source .venv/bin/activate`, or with .venv/bin/openbill):")
     db_opt = "" if where == "./openbill.db" else f" --db {where}"
-    for cmd in (
-        "openbill invoices list",
-        f"openbill invoices show INV-{start.year}-000001",
-        "openbill customers balances",
-        f"openbill ar aging --as-of {as_of}",
-        "openbill ledger balances",
-        "openbill verify",
+    for cmd, extra in (
+        ("openbill invoices list", ""),
+        ("openbill discrepancies list", "    # what is left for you"),
+        (f"openbill drafts verify {drafts['po-2399']}", ""),
+        (f"openbill drafts approve {drafts['usd']}", "    # you are not the one who prepared it"),
+        ("openbill deliveries list", ""),
+        ("openbill po list", ""),
+        (f"openbill invoices show {contract_invoice}", ""),
+        (f"openbill invoices export {contract_invoice} --format facturx", ""),
+        (f"openbill einvoice read {folder / (contract_invoice + '-ubl.xml')}", ""),
+        ("openbill outbox list", ""),
+        (f"openbill statements show MFG-003 --from {start} --to {as_of}", ""),
+        (f"openbill ar aging --as-of {as_of}", ""),
+        ("openbill verify", ""),
     ):
-        console.print(f"  {cmd}{db_opt}", markup=False)
+        console.print(f"  {cmd}{db_opt}{extra}", markup=False)
     return ok
+
+
+def _number_of(book: Book, document_id: int) -> str:
+    with book.uow(read_only=True) as u:
+        return str(u.documents.get(document_id).number or "")
+
+
+def _commercial_done(book: Book) -> bool:
+    """Whether the issue #3 part ran to its end: the corrected delivery was credited."""
+    with book.uow(read_only=True) as u:
+        entity = u.entities.by_code(ENTITY)
+        known = u.commercial.deliveries_by_ref(entity.id, [CORRECTED[0]])
+        if not known:
+            return False
+        billings = u.commercial.billings([r.id for r in known.values()])
+    return any(b.reverses_id is not None for b in billings)
 
 
 def _build(book: Book, clock: FixedClock, start: date, console: Console) -> None:
@@ -713,7 +762,7 @@ def _build(book: Book, clock: FixedClock, start: date, console: Console) -> None
     )
 
 
-def _summary(book: Book, console: Console, where: str, start: date) -> bool:
+def _summary(book: Book, console: Console, where: str, start: date, commercial: Commercial) -> bool:
     as_of = month_end(start)
     docs = rep.list_documents(book.uow(read_only=True), ENTITY, as_of=as_of)
     payments = rep.list_payments(book.uow(read_only=True), ENTITY)
@@ -775,6 +824,7 @@ def _summary(book: Book, console: Console, where: str, start: date) -> bool:
         f" {len(credits)} credit note(s), {len(payments)} payments, {len(refunds)} refund(s),"
         f" {len(write_offs)} write-off(s); aging as of {as_of}"
     )
+    _commercial_summary(book, console, commercial)
     failed = [(n, k) for n, k in report.checks if k]
     if report.ok:
         console.print(Panel.fit(f"verify: all {len(report.checks)} checks passed", style="green"))
@@ -790,3 +840,53 @@ def _summary(book: Book, console: Console, where: str, start: date) -> bool:
             console.print(f"  {v.check}: {v.record}: {v.message}", markup=False)
     console.print(f"book: {where}")
     return report.ok
+
+
+def _commercial_summary(book: Book, console: Console, commercial: Commercial) -> None:
+    result = commercial.result
+    deliveries = com.list_deliveries(book.uow(read_only=True), ENTITY)
+    pending = sum(1 for row, _, _ in deliveries if not row.confirmed)
+    findings = ver.list_discrepancies(book.uow(read_only=True), ENTITY, "")
+    by_status: dict[str, int] = defaultdict(int)
+    for f in findings:
+        by_status[f["status"]] += 1
+    open_blocking = sum(1 for f in findings if f["status"] == "open" and f["severity"] == "block")
+    with book.uow(read_only=True) as u:
+        statuses = {n: u.documents.get(i).status for n, i in result.drafts.items()}
+        approvals = sum(1 for i in result.drafts.values() if u.verification.approval(i))
+        credited = {
+            int(b.document_id)
+            for b in u.commercial.billings([r.id for r, _, _ in deliveries])
+            if b.reverses_id is not None and b.document_kind == "credit_note"
+        }
+    outbox = ml.list_outbox(book.uow(read_only=True), ENTITY)
+    queued = sum(1 for m in outbox if m.status == "queued")
+    issued = sum(1 for s in statuses.values() if s != "draft")
+    table = Table(title="From deliveries to invoices", title_justify="left")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for label, value in (
+        ("deliveries imported (pending: not billed yet)", f"{len(deliveries)} ({pending})"),
+        ("held back by a contract rule", str(len(result.held))),
+        ("drafts prepared", str(len(statuses))),
+        ("drafts issued", str(issued)),
+        ("drafts left for you", str(len(statuses) - issued)),
+        (
+            "discrepancies open (blocking) / overridden / resolved",
+            f"{by_status['open']} ({open_blocking}) / {by_status['overridden']}"
+            f" / {by_status['resolved']}",
+        ),
+        ("approvals by a second person", str(approvals)),
+        ("credit notes from corrected deliveries", str(len(credited))),
+        (f"files written to {commercial.out_dir}", str(result.documents_written)),
+        ("e-mails queued, not sent", str(queued)),
+    ):
+        table.add_row(label, value)
+    console.print(table)
+    for h in result.held:
+        console.print(f"held: delivery {h.delivery} ({h.field}): {h.reason}", markup=False)
+    console.print(
+        f"{queued} e-mail(s) wait in the outbox; `openbill outbox deliver` sends them when "
+        "OPENBILL_SMTP_HOST is set",
+        markup=False,
+    )

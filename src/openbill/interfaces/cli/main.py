@@ -1269,13 +1269,17 @@ def demo_cmd(
     date_: Annotated[
         str, typer.Option("--date", help="a day of the demo month (a book holds one demo month)")
     ] = "2026-11-01",
+    out_dir: Annotated[
+        str, typer.Option("--out", help="folder for the PDFs, e-invoices and delivery files")
+    ] = "demo-output",
 ) -> None:
-    """Create (or complete) a demo book: one billing month of a small German company."""
+    """Create (or complete) a demo book: one billing month of a small German company, from
+    deliveries to invoices; documents into --out, e-mails into the outbox (not sent)."""
     from openbill.interfaces.cli.demo import run_demo
 
     start = parse_date(date_)
     assert start is not None
-    if not run_demo(db, start):
+    if not run_demo(db, start, out_dir=out_dir):
         raise typer.Exit(1)
 
 
