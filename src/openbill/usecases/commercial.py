@@ -695,7 +695,7 @@ def prepare_billing(uow: UnitOfWork, cmd: PrepareBilling) -> Prepared:
 
 def _plan(uow: UnitOfWork, entity: Any, through: date) -> tuple[list[_Due], list[Held], int]:
     repo = _repo(uow)
-    rows = repo.deliveries(entity.id, through, False, PREPARE_DELIVERIES_MAX)
+    rows = repo.deliveries(entity.id, through, False, PREPARE_DELIVERIES_MAX, unsettled_only=True)
     by_delivery: dict[int, list[Any]] = {}
     for b in repo.billings([r.id for r in rows]):
         by_delivery.setdefault(int(b.delivery_id), []).append(b)

@@ -113,8 +113,11 @@ def _settings(uow: UnitOfWork, entity: Any) -> Settings:
 def _facts(uow: UnitOfWork, entity: Any, doc: Any) -> DraftFacts:
     customer = uow.customers.get(doc.customer_id)
     lines = []
+    codes: dict[int, Any] = {}
     for line in uow.documents.lines(doc.id):
-        code = uow.catalog.charge_code_by_id(line.charge_code_id)
+        if line.charge_code_id not in codes:
+            codes[line.charge_code_id] = uow.catalog.charge_code_by_id(line.charge_code_id)
+        code = codes[line.charge_code_id]
         lines.append(
             LineFacts(line.line_no, code.code, line.quantity, line.unit_price, int(line.net_minor))
         )

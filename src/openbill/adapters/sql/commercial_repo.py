@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from openbill.adapters.sql import tables as t
@@ -180,8 +180,17 @@ class CommercialRepo:
         )
 
     def deliveries(
-        self, entity_id: int, through: date | None, confirmed_only: bool, limit: int
+        self,
+        entity_id: int,
+        through: date | None,
+        confirmed_only: bool,
+        limit: int,
+        unsettled_only: bool = False,
     ) -> Sequence[Row[Any]]:
+        """Deliveries, oldest first. `unsettled_only` leaves out those a billing already
+        follows at their current revision (billed, and not corrected since) and unconfirmed
+        ones never billed: what is left is what a billing run has to look at, so the run's
+        bound applies to the work to do, not to the history."""
         d, cu, cc, k = tc.deliveries.c, t.customers.c, t.charge_codes.c, tc.contracts.c
         ln, p = tc.po_lines.c, tc.purchase_orders.c
         stmt = (
@@ -205,6 +214,11 @@ class CommercialRepo:
             stmt = stmt.where(d.delivered_on <= through)
         if confirmed_only:
             stmt = stmt.where(d.confirmed.is_(True))
+        if unsettled_only:
+            b = tc.delivery_billings.c
+            billed_now = exists().where(b.delivery_id == d.id, b.revision == d.revision)
+            billed_ever = exists().where(b.delivery_id == d.id)
+            stmt = stmt.where(~billed_now, d.confirmed.is_(True) | billed_ever)
         return self._all(stmt.order_by(d.delivered_on, d.ref).limit(limit))
 
     # billings -----------------------------------------------------------------------------
