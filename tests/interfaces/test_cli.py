@@ -113,7 +113,7 @@ def book(cli: Cli) -> Cli:
         "--name",
         "Handbook",
         "--unit",
-        "copy",
+        "H87",
         "--account",
         "4010",
         "--tax-class",

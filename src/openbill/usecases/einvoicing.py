@@ -36,6 +36,7 @@ from openbill.domain.einvoice import (
 from openbill.domain.invoice import DocumentKind, PaymentTerms
 from openbill.domain.money import minor_to_decimal
 from openbill.domain.rejections import InvalidInput, InvalidState, NotFound
+from openbill.domain.units import unit_code
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import document_by_number, entity_by_code
 
@@ -198,7 +199,7 @@ def _line(row: Any, net: Decimal, prices_include_tax: bool) -> InvoiceLine:
     return InvoiceLine(
         id=str(row.line_no),
         quantity=quantity,
-        unit_code=row.unit,
+        unit_code=_unit(row.unit),
         net_amount=net,
         item_name=row.description,
         net_price=price,
@@ -217,3 +218,13 @@ def _terms_text(terms: str) -> str:
     if parsed.days:
         return f"Payable within {parsed.days} days net"
     return "Payable on receipt"
+
+
+def _unit(stored: str) -> str:
+    """The Rec 20 code of a stored unit; books made before units were checked may hold a plain
+    name ("piece"), which is mapped, or something unknown, which is written as it is and left
+    for the schematron to name."""
+    try:
+        return unit_code(stored)
+    except InvalidInput:
+        return stored

@@ -17,6 +17,7 @@ from openbill.domain.money import Rounding, to_decimal
 from openbill.domain.pricing import spec_from_params, spec_to_params
 from openbill.domain.rejections import InvalidInput
 from openbill.domain.tax import CustomerRegime, TaxCategory
+from openbill.domain.units import unit_code
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import audit, customer_by_code, entity_by_code, plain
 
@@ -306,6 +307,10 @@ def create_charge_code(uow: UnitOfWork, cmd: CreateChargeCode) -> Created:
             record=record,
             field="revenue_account",
         )
+    try:
+        unit = unit_code(cmd.unit)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.reason, record=record, field="unit") from None
     with uow:
         entity = entity_by_code(uow, cmd.entity)
         existing = uow.catalog.charge_code(entity.id, cmd.code)
@@ -315,7 +320,7 @@ def create_charge_code(uow: UnitOfWork, cmd: CreateChargeCode) -> Created:
             "entity_id": entity.id,
             "code": cmd.code,
             "name": cmd.name,
-            "unit": cmd.unit,
+            "unit": unit,
             "revenue_account": cmd.revenue_account,
             "tax_class": cmd.tax_class,
             "active": True,
