@@ -41,6 +41,8 @@ class Account(StrEnum):
     CUSTOMER_CREDIT = "2100"  # money received and not yet applied, owed back to the customer
     VAT_PAYABLE = "2200"
     BAD_DEBT = "6900"
+    CHARGES_BILLED = "4800"  # document-level charges (EN 16931 BG-21), e.g. freight
+    ALLOWANCES_GRANTED = "4900"  # document-level allowances (BG-20): a contra-revenue account
 
 
 ACCOUNT_NAMES: dict[str, str] = {
@@ -49,6 +51,8 @@ ACCOUNT_NAMES: dict[str, str] = {
     Account.CUSTOMER_CREDIT: "Customer credit (unapplied cash)",
     Account.VAT_PAYABLE: "Output VAT payable",
     Account.BAD_DEBT: "Bad debt expense",
+    Account.CHARGES_BILLED: "Charges billed (document level)",
+    Account.ALLOWANCES_GRANTED: "Allowances granted (document level)",
 }
 
 

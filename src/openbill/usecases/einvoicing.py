@@ -24,6 +24,7 @@ from openbill.domain.einvoice import (
     CREDIT_NOTE,
     INVOICE,
     NO_RATE_CATEGORIES,
+    AllowanceCharge,
     EInvoice,
     InvoiceLine,
     MonetaryTotals,
@@ -74,8 +75,9 @@ def build_einvoice(uow: UnitOfWork, entity_code: str, number: str) -> EInvoice:
             raise NotFound(f"the customer of {number} is missing", record=number)
         lines = list(uow.documents.lines(doc.id))
         taxes = list(uow.documents.taxes(doc.id))
+        adjustments = list(uow.documents.adjustments(doc.id))
         credited = uow.documents.get(doc.credited_document_id) if doc.credited_document_id else None
-    return _einvoice(doc, entity, customer, lines, taxes, credited)
+    return _einvoice(doc, entity, customer, lines, taxes, credited, adjustments)
 
 
 def export_einvoice(
@@ -110,7 +112,13 @@ def read_einvoice(data: bytes, reader: EInvoiceReader) -> EInvoice:
 
 
 def _einvoice(
-    doc: Any, entity: Any, customer: Any, lines: list[Any], taxes: list[Any], credited: Any
+    doc: Any,
+    entity: Any,
+    customer: Any,
+    lines: list[Any],
+    taxes: list[Any],
+    credited: Any,
+    adjustments: list[Any] | None = None,
 ) -> EInvoice:
     currency = doc.currency
     credit = doc.kind == DocumentKind.CREDIT_NOTE
@@ -132,6 +140,8 @@ def _einvoice(
         code = _SEPA_CREDIT_TRANSFER if currency == "EUR" else _CREDIT_TRANSFER
         means = PaymentMeans(code, entity.iban, doc.number)
     intra_community = "K" in categories
+    allowances = [a for a in adjustments or () if not a.is_charge]
+    charges = [a for a in adjustments or () if a.is_charge]
     return EInvoice(
         type_code=CREDIT_NOTE if credit else INVOICE,
         number=doc.number,
@@ -155,6 +165,21 @@ def _einvoice(
             tax_exclusive=amount(doc.net_minor),
             tax_inclusive=amount(doc.total_minor),
             payable=amount(doc.total_minor),
+            allowance_total=amount(sum(int(a.amount_minor) for a in allowances))
+            if allowances
+            else None,
+            charge_total=amount(sum(int(a.amount_minor) for a in charges)) if charges else None,
+        ),
+        allowances_charges=tuple(
+            AllowanceCharge(
+                is_charge=bool(a.is_charge),
+                amount=amount(a.amount_minor),
+                tax_category=a.tax_category,
+                tax_rate=None if a.tax_category in NO_RATE_CATEGORIES else Decimal(a.tax_rate),
+                reason=a.reason,
+                reason_code=a.reason_code,
+            )
+            for a in adjustments or ()
         ),
         tax_total=amount(doc.tax_minor),
         lines=tuple(

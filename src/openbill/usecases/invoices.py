@@ -23,8 +23,20 @@ from openbill.domain.invoice import (
     compute_totals,
     due_date,
 )
-from openbill.domain.ledger import credit_note_applied, credit_note_issued, invoice_issued
-from openbill.domain.money import UNIT_PRICE_PLACES, Rounding, format_minor, to_decimal
+from openbill.domain.ledger import (
+    Account,
+    credit_note_applied,
+    credit_note_issued,
+    invoice_issued,
+)
+from openbill.domain.money import (
+    UNIT_PRICE_PLACES,
+    Rounding,
+    format_minor,
+    minor_to_decimal,
+    round_to_minor,
+    to_decimal,
+)
 from openbill.domain.pricing import (
     EffectivePrice,
     PriceModel,
@@ -52,6 +64,7 @@ from openbill.usecases.verification import (
 )
 
 __all__ = [
+    "AdjustmentSpec",
     "LineSpec",
     "CreateDraft",
     "DraftCreated",
@@ -82,6 +95,18 @@ class LineSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AdjustmentSpec:
+    """A document-level allowance (a discount on the whole document) or charge (freight,
+    handling), EN 16931 BG-20 / BG-21, taxed in the category of `tax_class`."""
+
+    kind: str  # "allowance" or "charge"
+    amount: str  # positive, in the document currency, e.g. "25.00"
+    reason: str
+    tax_class: str = "standard"
+    reason_code: str = ""  # UNCL5189 (allowances) or UNCL7161 (charges), optional
+
+
+@dataclass(frozen=True, slots=True)
 class CreateDraft:
     entity: str
     customer: str
@@ -90,6 +115,7 @@ class CreateDraft:
     lines: tuple[LineSpec, ...] = ()
     buyer_reference: str = ""
     idempotency_key: str = ""
+    adjustments: tuple[AdjustmentSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +154,7 @@ class CreateInvoice:
     currency: str = ""
     buyer_reference: str = ""
     idempotency_key: str = ""
+    adjustments: tuple[AdjustmentSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +244,42 @@ class _Pricer:
                 record=record,
                 field="price",
             ) from None
+
+    def adjustment_rows(self, specs: Sequence[AdjustmentSpec]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for seq, spec in enumerate(specs, start=1):
+            record = f"{spec.kind} {seq}"
+            if spec.kind not in ("allowance", "charge"):
+                raise InvalidInput("kind is allowance or charge", record=record, field="kind")
+            if not spec.reason.strip():
+                raise InvalidInput("say why (EN 16931 BR-33/BR-38)", record=record, field="reason")
+            amount = _number(spec.amount, record, "amount")
+            minor = round_to_minor(amount, self.currency, Rounding(self.entity.rounding))
+            if minor <= 0 or minor_to_decimal(minor, self.currency) != amount:
+                raise InvalidInput(
+                    f"a positive amount with at most the decimals of {self.currency}",
+                    record=record,
+                    field="amount",
+                )
+            treatment = self.tax(spec.tax_class, record)
+            is_charge = spec.kind == "charge"
+            rows.append(
+                {
+                    "seq": seq,
+                    "is_charge": is_charge,
+                    "amount_minor": minor,
+                    "reason": spec.reason.strip(),
+                    "reason_code": spec.reason_code,
+                    "revenue_account": (
+                        Account.CHARGES_BILLED if is_charge else Account.ALLOWANCES_GRANTED
+                    ).value,
+                    "tax_category": treatment.category.value,
+                    "tax_rate": treatment.rate,
+                    "exemption_reason": treatment.exemption_reason,
+                    "exemption_code": treatment.exemption_code,
+                }
+            )
+        return rows
 
     def rows(self, specs: Sequence[LineSpec], first_line_no: int) -> list[dict[str, Any]]:
         """Line rows (net_minor still 0) with the exact priced amount of each line."""
@@ -351,16 +414,44 @@ _TAX_FIELDS = (
 )
 
 
+_ADJUSTMENT_FIELDS = (
+    "seq",
+    "is_charge",
+    "amount_minor",
+    "reason",
+    "reason_code",
+    "revenue_account",
+    "tax_category",
+    "tax_rate",
+    "exemption_reason",
+    "exemption_code",
+)
+
+
+def _adjustment_stored(adjustment: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: adjustment[k] for k in _ADJUSTMENT_FIELDS}
+
+
 def document_payload(
-    doc: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], taxes: Sequence[Mapping[str, Any]]
+    doc: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    taxes: Sequence[Mapping[str, Any]],
+    adjustments: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """What the documents chain hashes: the header, every line and every tax subtotal."""
-    return {
+    """What the documents chain hashes: the header, every line, every tax subtotal and, when
+    there are any, the document-level allowances and charges."""
+    payload = {
         **{k: doc[k] for k in _DOC_FIELDS},
         "prices_include_tax": bool(doc["prices_include_tax"]),
         "lines": [[line[k] for k in _LINE_FIELDS] for line in lines],
         "taxes": [[tax[k] for k in _TAX_FIELDS] for tax in taxes],
     }
+    if adjustments:
+        payload["adjustments"] = [
+            [bool(a[k]) if k == "is_charge" else a[k] for k in _ADJUSTMENT_FIELDS]
+            for a in adjustments
+        ]
+    return payload
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,21 +484,37 @@ def _new_draft_values(
     }
 
 
-def _totals(entity: Any, currency: str, rows: Sequence[dict[str, Any]], include_tax: bool) -> Any:
-    inputs = [
-        LineInput(
-            r["amount"],
-            TaxTreatment(
-                TaxCategory(r["tax_category"]),
-                r["tax_rate"],
-                r["exemption_reason"],
-                r["exemption_code"],
-            ),
+def _signed(adjustment: Mapping[str, Any]) -> int:
+    minor = int(adjustment["amount_minor"])
+    return minor if adjustment["is_charge"] else -minor
+
+
+def _totals(
+    entity: Any,
+    currency: str,
+    rows: Sequence[dict[str, Any]],
+    include_tax: bool,
+    adjustments: Sequence[Mapping[str, Any]] = (),
+) -> Any:
+    """EN 16931 totals. Document-level allowances and charges enter their tax group like lines
+    of their own (BT-116 = line nets + charges - allowances, per category and rate)."""
+    if adjustments and include_tax:
+        raise InvalidInput(
+            "document-level allowances and charges need prices without tax", field="adjustments"
         )
-        for r in rows
-    ]
+
+    def treatment(r: Mapping[str, Any]) -> TaxTreatment:
+        return TaxTreatment(
+            TaxCategory(r["tax_category"]),
+            r["tax_rate"],
+            r["exemption_reason"],
+            r["exemption_code"],
+        )
+
+    inputs = [LineInput(r["amount"], treatment(r)) for r in rows]
+    inputs += [LineInput(minor_to_decimal(_signed(a), currency), treatment(a)) for a in adjustments]
     totals = compute_totals(inputs, currency, Rounding(entity.rounding), include_tax)
-    for row, line in zip(rows, totals.lines, strict=True):
+    for row, line in zip(rows, totals.lines[: len(rows)], strict=True):
         row["net_minor"] = line.net_minor
     return totals
 
@@ -423,9 +530,11 @@ def create_draft(uow: UnitOfWork, cmd: CreateDraft) -> DraftCreated:
             values = _new_draft_values(
                 uow, entity, customer, on, currency, cmd.buyer_reference, "invoice"
             )
-            rows = _Pricer(uow, entity, customer, currency, on).rows(cmd.lines, 1)
+            pricer = _Pricer(uow, entity, customer, currency, on)
+            rows = pricer.rows(cmd.lines, 1)
+            adjustments = pricer.adjustment_rows(cmd.adjustments)
             include_tax = _include_tax(rows)
-            totals = _totals(entity, currency, rows, include_tax) if rows else None
+            totals = _totals(entity, currency, rows, include_tax, adjustments) if rows else None
             if totals is not None:
                 values.update(
                     prices_include_tax=include_tax,
@@ -435,6 +544,7 @@ def create_draft(uow: UnitOfWork, cmd: CreateDraft) -> DraftCreated:
                 )
             draft_id = uow.documents.add(values)
             uow.documents.add_lines([{**_stored(r), "document_id": draft_id} for r in rows])
+            uow.documents.add_adjustments([{**a, "document_id": draft_id} for a in adjustments])
             audit(uow, entity.id, "invoice.draft_created", "document", draft_id, None, values)
             return DraftCreated(
                 draft_id,
@@ -474,7 +584,8 @@ def add_lines(uow: UnitOfWork, cmd: AddLines) -> DraftCreated:
         specs = [_spec_of(r, pricer) for r in existing] + list(cmd.lines)
         rows = pricer.rows(specs, 1)
         include_tax = _include_tax(rows)
-        totals = _totals(entity, doc.currency, rows, include_tax)
+        adjustments = [dict(a._mapping) for a in uow.documents.adjustments(doc.id)]
+        totals = _totals(entity, doc.currency, rows, include_tax, adjustments)
         uow.documents.replace_lines(doc.id, [{**_stored(r), "document_id": doc.id} for r in rows])
         values = {
             "prices_include_tax": include_tax,
@@ -513,13 +624,17 @@ def _issue(
     rows: list[dict[str, Any]],
     on: date,
     replace_lines: bool = True,
+    adjustments: Sequence[Mapping[str, Any]] = (),
+    new_adjustments: bool = False,
 ) -> Issued:
-    """Freeze a draft: totals, number, chain link, journal entry, audit event."""
+    """Freeze a draft: totals, number, chain link, journal entry, audit event. `adjustments`
+    are the document's allowances and charges; `new_adjustments` says they still have to be
+    written (a document created and issued in one go)."""
     kind = draft["kind"]
     if not rows:
         raise InvalidInput("a document needs at least one line", record="draft", field="lines")
     include_tax = bool(draft["prices_include_tax"])
-    totals = _totals(entity, draft["currency"], rows, include_tax)
+    totals = _totals(entity, draft["currency"], rows, include_tax, adjustments)
     if kind == DocumentKind.INVOICE and totals.total_minor < 0:
         raise InvalidInput(
             "an invoice total cannot be negative; issue a credit note instead", field="lines"
@@ -544,6 +659,9 @@ def _issue(
     else:
         uow.documents.add_lines(line_rows)
     uow.documents.add_taxes([{**x, "document_id": doc_id} for x in taxes])
+    stored_adjustments = [_adjustment_stored(a) for a in adjustments]
+    if new_adjustments:
+        uow.documents.add_adjustments([{**a, "document_id": doc_id} for a in stored_adjustments])
     values = {
         **draft,
         "status": "issued",
@@ -557,7 +675,7 @@ def _issue(
         "total_minor": totals.total_minor,
         "issued_at": uow.clock.now(),
     }
-    payload = document_payload(values, [_stored(r) for r in rows], taxes)
+    payload = document_payload(values, [_stored(r) for r in rows], taxes, stored_adjustments)
     update = {k: v for k, v in values.items() if k not in ("id", "created_at")}
     chained_insert(
         uow, "documents", payload, lambda c: uow.documents.update(doc_id, {**update, **c})
@@ -565,6 +683,9 @@ def _issue(
     revenue: dict[str, int] = {}
     for row in rows:
         revenue[row["revenue_account"]] = revenue.get(row["revenue_account"], 0) + row["net_minor"]
+    for adjustment in adjustments:
+        account = adjustment["revenue_account"]
+        revenue[account] = revenue.get(account, 0) + _signed(adjustment)
     build = invoice_issued if kind == DocumentKind.INVOICE else credit_note_issued
     entry = build(on, number, doc_id, customer.id, draft["currency"], revenue, totals.tax_minor)
     post(uow, entity.id, entry, "documents", doc_id)
@@ -612,7 +733,8 @@ def issue_draft(uow: UnitOfWork, cmd: IssueDraft) -> Issued:
             rows = pricer.rows([_spec_of(r, pricer) for r in existing], 1)
             draft = dict(doc._mapping)
             draft["prices_include_tax"] = _include_tax(rows)
-            issued = _issue(uow, entity, customer, doc.id, draft, rows, on)
+            adjustments = [dict(a._mapping) for a in uow.documents.adjustments(doc.id)]
+            issued = _issue(uow, entity, customer, doc.id, draft, rows, on, True, adjustments)
             acknowledge_warnings(uow, doc.id)
             return issued
 
@@ -629,13 +751,26 @@ def create_invoice(uow: UnitOfWork, cmd: CreateInvoice) -> Issued:
             customer = customer_by_code(uow, entity.id, cmd.customer)
             on = cmd.issue_date or uow.clock.today()
             currency = (cmd.currency or customer.currency).upper()
-            rows = _Pricer(uow, entity, customer, currency, on).rows(cmd.lines, 1)
+            pricer = _Pricer(uow, entity, customer, currency, on)
+            rows = pricer.rows(cmd.lines, 1)
+            adjustments = pricer.adjustment_rows(cmd.adjustments)
             draft = _new_draft_values(
                 uow, entity, customer, on, currency, cmd.buyer_reference, "invoice"
             )
             draft["prices_include_tax"] = _include_tax(rows)
             doc_id = uow.documents.add(draft)
-            return _issue(uow, entity, customer, doc_id, draft, rows, on, replace_lines=False)
+            return _issue(
+                uow,
+                entity,
+                customer,
+                doc_id,
+                draft,
+                rows,
+                on,
+                replace_lines=False,
+                adjustments=adjustments,
+                new_adjustments=True,
+            )
 
         result = idempotent(uow, "create_invoice", cmd.idempotency_key, cmd, Issued, run)
         uow.commit()
@@ -666,6 +801,14 @@ def credit_invoice(uow: UnitOfWork, cmd: CreditInvoice) -> Issued:
                     field="date",
                 )
             rows = _credit_rows(uow, invoice, dict(cmd.lines))
+            adjustments = [dict(a._mapping) for a in uow.documents.adjustments(invoice.id)]
+            if adjustments and cmd.lines:
+                raise InvalidInput(
+                    f"{invoice.number} has document-level allowances or charges; credit it in "
+                    "full (no --line), then invoice again what is still owed",
+                    record="credit note",
+                    field="lines",
+                )
             draft = _new_draft_values(
                 uow, entity, customer, on, invoice.currency, invoice.buyer_reference, "credit_note"
             )
@@ -677,7 +820,18 @@ def credit_invoice(uow: UnitOfWork, cmd: CreditInvoice) -> Issued:
             )
             already = uow.documents.credited_total(invoice.id)
             doc_id = uow.documents.add(draft)
-            issued = _issue(uow, entity, customer, doc_id, draft, rows, on, replace_lines=False)
+            issued = _issue(
+                uow,
+                entity,
+                customer,
+                doc_id,
+                draft,
+                rows,
+                on,
+                replace_lines=False,
+                adjustments=adjustments,
+                new_adjustments=True,
+            )
             if already + issued.total_minor > invoice.total_minor:
                 left = format_minor(invoice.total_minor - already, invoice.currency)
                 raise InvalidInput(

@@ -221,6 +221,7 @@ class DocumentView:
     taxes: list[dict[str, Any]]
     settlements: list[dict[str, Any]] = field(default_factory=list)
     write_offs: list[dict[str, Any]] = field(default_factory=list)
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
 
 
 def show_document(
@@ -251,7 +252,8 @@ def show_document(
         taxes = [dict(r._mapping) for r in uow.documents.taxes(doc.id)]
         settlements = [dict(r._mapping) for r in uow.reports.settlements(doc.id)]
         write_offs = [dict(r._mapping) for r in uow.reports.write_offs_of(doc.id)]
-    return DocumentView(header, lines, taxes, settlements, write_offs)
+        adjustments = [dict(r._mapping) for r in uow.documents.adjustments(doc.id)]
+    return DocumentView(header, lines, taxes, settlements, write_offs, adjustments)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,9 @@ class _Snapshot:
         self.taxes = defaultdict(list)
         for tax in uow.documents.all_taxes():
             self.taxes[tax.document_id].append(tax)
+        self.adjustments = defaultdict(list)
+        for adjustment in uow.documents.all_adjustments():
+            self.adjustments[adjustment.document_id].append(adjustment)
         self.series_rows = uow.documents.series()
         self.counters = uow.documents.issued_counters()
         self.entries = uow.ledger.entries()
@@ -94,14 +97,19 @@ def _document_totals(s: _Snapshot) -> Iterator[Violation]:
         record = doc.number or f"document {doc.id}"
         lines = s.lines.get(doc.id, [])
         taxes = s.taxes.get(doc.id, [])
-        net = sum(int(x.net_minor) for x in lines)
+        adjustments = s.adjustments.get(doc.id, [])
+        net = sum(int(x.net_minor) for x in lines) + sum(_signed(a) for a in adjustments)
         if net != doc.net_minor:
             yield Violation(
-                "document totals", record, f"lines add up to {net}, header says {doc.net_minor}"
+                "document totals",
+                record,
+                f"lines, allowances and charges add up to {net}, header says {doc.net_minor}",
             )
         groups: dict[tuple[str, Any], int] = defaultdict(int)
         for line in lines:
             groups[(line.tax_category, line.tax_rate.normalize())] += int(line.net_minor)
+        for a in adjustments:
+            groups[(a.tax_category, a.tax_rate.normalize())] += _signed(a)
         tax_groups = {(x.category, x.rate.normalize()): x for x in taxes}
         if set(groups) != set(tax_groups):
             yield Violation(
@@ -138,6 +146,11 @@ def _document_totals(s: _Snapshot) -> Iterator[Violation]:
             )
         if doc.total_minor != doc.net_minor + doc.tax_minor:
             yield Violation("document totals", record, "total is not net plus tax")
+
+
+def _signed(adjustment: Any) -> int:
+    minor = int(adjustment.amount_minor)
+    return minor if adjustment.is_charge else -minor
 
 
 def _minor_to_amount(minor: int, currency: str) -> Any:
@@ -292,6 +305,7 @@ def _chains(s: _Snapshot) -> Iterator[Violation]:
             doc._mapping,
             [ln._mapping for ln in s.lines.get(doc.id, [])],
             [x._mapping for x in s.taxes.get(doc.id, [])],
+            [a._mapping for a in s.adjustments.get(doc.id, [])],
         )
 
     def entry_payload(e: Any) -> dict[str, Any]:

@@ -222,6 +222,20 @@ class DocumentRepo(_Repo):
         )
         self.add_lines(rows)
 
+    def adjustments(self, document_id: int) -> Sequence[Row[Any]]:
+        a = t.document_adjustments.c
+        stmt = select(t.document_adjustments).where(a.document_id == document_id)
+        return self.conn.execute(stmt.order_by(a.seq)).all()
+
+    def add_adjustments(self, rows: Sequence[Values]) -> None:
+        self.raw.insert_many("document_adjustments", rows)
+
+    def all_adjustments(self) -> Sequence[Row[Any]]:
+        a = t.document_adjustments.c
+        return self.conn.execute(
+            select(t.document_adjustments).order_by(a.document_id, a.seq)
+        ).all()
+
     def add_taxes(self, rows: Sequence[Values]) -> None:
         self.raw.insert_many("document_taxes", rows)
 

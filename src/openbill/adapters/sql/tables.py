@@ -230,6 +230,24 @@ document_taxes = Table(
     Column("exemption_code", String(32), nullable=False, default=""),
 )
 
+document_adjustments = Table(
+    "document_adjustments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document_id", ForeignKey("documents.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("is_charge", Boolean, nullable=False),  # EN 16931 BG-21 charge, else BG-20 allowance
+    Column("amount_minor", Money, nullable=False),  # positive; the sign comes from is_charge
+    Column("reason", String(200), nullable=False),
+    Column("reason_code", String(8), nullable=False, default=""),
+    Column("revenue_account", String(16), nullable=False),
+    Column("tax_category", String(2), nullable=False),
+    Column("tax_rate", ExactDecimal, nullable=False),
+    Column("exemption_reason", String(300), nullable=False, default=""),
+    Column("exemption_code", String(32), nullable=False, default=""),
+    UniqueConstraint("document_id", "seq"),
+)
+
 number_series = Table(
     "number_series",
     metadata,
