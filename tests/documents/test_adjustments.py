@@ -109,8 +109,8 @@ def test_bad_adjustments_are_refused(book):
 def test_e_invoices_with_allowance_and_charge_pass_the_schematron(
     book,
     issued,
-    schematron,
-    syntax,  # noqa: F811
+    schematron,  # noqa: F811
+    syntax,
 ):
     xml = einvoicing.export_einvoice(
         book.uow(read_only=True), ENTITY, issued.number, syntax, WRITERS
