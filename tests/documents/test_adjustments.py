@@ -127,3 +127,20 @@ def test_e_invoices_with_allowance_and_charge_pass_the_schematron(
         Decimal("194.90"),
         Decimal("219.94"),
     )
+
+
+def test_the_pdf_shows_them(book, issued):
+    import io
+
+    from pypdf import PdfReader
+
+    from openbill.adapters.documents.pdf import render_document
+    from openbill.usecases import reports
+    from openbill.usecases import statements as st
+
+    view = reports.show_document(book.uow(read_only=True), ENTITY, issued.number)
+    parties = st.parties(book.uow(read_only=True), ENTITY, "C1")
+    pdf = render_document(view, parties)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Allowance: loyalty discount" in text and "-10.00 EUR" in text
+    assert "Charge: freight" in text and "219.94 EUR" in text

@@ -212,6 +212,8 @@ def document_context(
         "seller": asdict(parties.seller),
         "buyer": asdict(parties.buyer),
         "lines": sorted(view.lines, key=lambda ln: ln["line_no"]),
+        "adjustments": list(getattr(view, "adjustments", [])),
+        "line_total_minor": sum(int(ln["net_minor"]) for ln in view.lines),
         "taxes": taxes,
         "notes": [t["note"] for t in taxes if t["note"]],
         "credited_number": credited_number,

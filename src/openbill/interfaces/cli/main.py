@@ -102,6 +102,22 @@ ToOption = Annotated[
     typer.Option("--to", help="NUMBER:AMOUNT to allocate, repeatable", show_default=False),
 ]
 DateOption = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD [default: today]")]
+AllowanceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allowance",
+        help="a document-level allowance AMOUNT:REASON[:TAX_CLASS], repeatable",
+        show_default=False,
+    ),
+]
+ChargeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--charge",
+        help="a document-level charge AMOUNT:REASON[:TAX_CLASS], e.g. 25.00:freight",
+        show_default=False,
+    ),
+]
 
 
 def _created(what: str, result: md.Created) -> None:
@@ -554,6 +570,22 @@ def _lines(values: list[str] | None) -> tuple[inv.LineSpec, ...]:
     return tuple(specs)
 
 
+def _adjustments(
+    allowances: list[str] | None, charges: list[str] | None
+) -> tuple[inv.AdjustmentSpec, ...]:
+    specs = []
+    for kind, values in (("allowance", allowances), ("charge", charges)):
+        for text in values or ():
+            parts = text.split(":")
+            if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+                raise typer.BadParameter(
+                    f"{text!r} is not AMOUNT:REASON[:TAX_CLASS]", param_hint=f"--{kind}"
+                )
+            tax_class = parts[2] if len(parts) == 3 else "standard"
+            specs.append(inv.AdjustmentSpec(kind, parts[0], parts[1], tax_class))
+    return tuple(specs)
+
+
 def _issued_line(result: inv.Issued) -> str:
     what = "credit note" if result.kind == "credit_note" else "invoice"
     due = f", due {result.due_date}" if result.kind == "invoice" else ""
@@ -573,6 +605,8 @@ def invoices_draft(
     currency: Annotated[str, typer.Option("--currency")] = "",
     reference: Annotated[str, typer.Option("--reference", help="buyer reference")] = "",
     idempotency_key: Annotated[str, typer.Option("--idempotency-key")] = "",
+    allowance: AllowanceOption = None,
+    charge: ChargeOption = None,
     entity: EntityOption = None,
     db: DbOption = None,
 ) -> None:
@@ -586,6 +620,7 @@ def invoices_draft(
             _lines(line),
             reference,
             idempotency_key,
+            _adjustments(allowance, charge),
         )
         r = inv.create_draft(book.uow(), cmd)
     out().print(
@@ -640,6 +675,8 @@ def invoices_create(
     currency: Annotated[str, typer.Option("--currency")] = "",
     reference: Annotated[str, typer.Option("--reference", help="buyer reference")] = "",
     idempotency_key: Annotated[str, typer.Option("--idempotency-key")] = "",
+    allowance: AllowanceOption = None,
+    charge: ChargeOption = None,
     entity: EntityOption = None,
     db: DbOption = None,
 ) -> None:
@@ -656,6 +693,7 @@ def invoices_create(
             currency,
             reference,
             idempotency_key,
+            _adjustments(allowance, charge),
         )
         out().print(_issued_line(inv.create_invoice(book.uow(), cmd)))
 
@@ -841,6 +879,16 @@ def invoices_show(
                 }
                 for x in view.taxes
             ],
+            "allowances_charges": [
+                {
+                    "kind": "charge" if a["is_charge"] else "allowance",
+                    "reason": a["reason"],
+                    "amount": money(a["amount_minor"], cur),
+                    "category": a["tax_category"],
+                    "rate": _rate(a["tax_rate"]),
+                }
+                for a in view.adjustments
+            ],
             "settlements": [
                 {"date": on, "source": source, "amount": money(amount, cur)}
                 for on, source, amount in settlements
@@ -894,6 +942,19 @@ def invoices_show(
             f"{ln['tax_category']} {_rate(ln['tax_rate'])}%",
         )
     console.print(lines)
+    if view.adjustments:
+        adjustments = Table(title="Allowances and charges (document level)")
+        for name, right in (("kind", False), ("reason", False), ("amount", True), ("VAT", False)):
+            adjustments.add_column(name, justify="right" if right else "left")
+        for a in view.adjustments:
+            sign = "" if a["is_charge"] else "-"
+            adjustments.add_row(
+                "charge" if a["is_charge"] else "allowance",
+                a["reason"],
+                sign + money(a["amount_minor"], cur),
+                f"{a['tax_category']} {_rate(a['tax_rate'])}%",
+            )
+        console.print(adjustments)
     taxes = Table(title="Tax subtotals")
     for name, right in (
         ("category", False),
