@@ -140,7 +140,11 @@ def test_every_tax_case_and_currency_is_among_them(demo: Demo) -> None:
             cases |= {c for c, _ in rates}
             cases.add(d.type_code)
             cases.add(d.currency)
+            cases |= {"charge" if a.is_charge else "allowance" for a in d.allowances_charges}
         assert {"S with two rates", "S", "E", "AE", "G", "380", "381"} <= cases, syntax
+        # One invoice carries a document-level allowance (volume discount 50.00) and charge
+        # (freight 35.00), EN 16931 BG-20 and BG-21.
+        assert {"allowance", "charge"} <= cases, syntax
         assert {"EUR", "USD", "GBP"} <= cases, syntax
         assert len(docs) == DOCUMENTS
 

@@ -217,6 +217,7 @@ class Bill:
     day: date
     lines: list[inv.LineSpec]
     via_draft: bool = False
+    adjustments: tuple[inv.AdjustmentSpec, ...] = ()
 
 
 @dataclass
@@ -348,6 +349,15 @@ def build_plan(start: date) -> Plan:
     for b in rng.sample([b for b in bills if len(b.lines) > 1], 3):
         b.via_draft = True
     bills.sort(key=lambda b: (b.day, b.key))
+    # One invoice with a document-level allowance and charge (EN 16931 BG-20, BG-21): the
+    # first repeat order of a German manufacturer gets a volume discount and freight.
+    chosen = next(
+        b for b in bills if b.key.endswith("-2") and b.customer.country == "DE" and not b.via_draft
+    )
+    chosen.adjustments = (
+        inv.AdjustmentSpec("allowance", "50.00", "volume discount", "standard", "95"),
+        inv.AdjustmentSpec("charge", "35.00", "freight", "standard", "FC"),
+    )
     return Plan(customers, bills)
 
 
@@ -445,7 +455,12 @@ class Demo:
             result = inv.create_invoice(
                 self.book.uow(),
                 inv.CreateInvoice(
-                    ENTITY, bill.customer.code, tuple(bill.lines), bill.day, idempotency_key=key
+                    ENTITY,
+                    bill.customer.code,
+                    tuple(bill.lines),
+                    bill.day,
+                    idempotency_key=key,
+                    adjustments=bill.adjustments,
                 ),
             )
         else:
