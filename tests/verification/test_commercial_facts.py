@@ -102,3 +102,25 @@ def test_prepared_draft_is_clean_until_its_po_expires_or_its_quantity_is_raised(
         )
         uow.commit()
     assert ("po_expired", "block") in _rules(book, draft.document_id)
+
+
+def test_a_billing_run_verifies_every_draft_it_makes(book):
+    _setup(book)
+    ver.set_settings(book.uow(), ver.SetVerificationSettings(ENTITY, approval_threshold="20.00"))
+    com.import_deliveries(
+        book.uow(),
+        com.ImportDeliveries(
+            ENTITY, HEADER + "D-1,shipment,C1,K1,,,WIDGET,2026-03-05,,3,3,,,,\n", "d.csv"
+        ),
+    )
+    result = com.prepare_billing(
+        book.uow(), com.PrepareBilling(ENTITY, date(2026, 3, 31), date(2026, 3, 31))
+    )
+    [draft] = [d for d in result.documents if d.kind == "draft"]
+    # 3 x 10.00 = 30.00 + 5.70 = 35.70 > 20.00: in the queue without anyone asking for it.
+    queued = [
+        (d["document_id"], d["rule"])
+        for d in ver.list_discrepancies(book.uow(read_only=True), ENTITY)
+        if d["severity"] == "block"
+    ]
+    assert queued == [(draft.document_id, "approval_required")]

@@ -67,6 +67,7 @@ from openbill.usecases._support import (
     plain,
 )
 from openbill.usecases.masterdata import Created
+from openbill.usecases.verification import refresh_findings
 
 __all__ = [
     "CreateContract",
@@ -690,7 +691,22 @@ def prepare_billing(uow: UnitOfWork, cmd: PrepareBilling) -> Prepared:
     documents: list[PreparedDocument] = []
     documents.extend(_take_back(uow, entity, dues, on))
     documents.extend(_bill(uow, entity, dues, on))
+    _verify_drafts(uow, cmd.entity, documents)
     return Prepared(tuple(documents), tuple(held), looked_at)
+
+
+def _verify_drafts(uow: UnitOfWork, entity_code: str, documents: list[PreparedDocument]) -> None:
+    """Verification runs on every draft the run made or changed: its findings land in the
+    discrepancy queue before anyone tries to issue it."""
+    for prepared in documents:
+        if prepared.kind == "credit_note":
+            continue
+        with uow:
+            entity = entity_by_code(uow, entity_code)
+            doc = uow.documents.get(prepared.document_id)
+            if doc is not None and doc.status == "draft":
+                refresh_findings(uow, entity, doc)
+                uow.commit()
 
 
 def _plan(uow: UnitOfWork, entity: Any, through: date) -> tuple[list[_Due], list[Held], int]:
