@@ -103,6 +103,13 @@ def test_bad_adjustments_are_refused(book):
                 ),
             )
         assert refused.value.field == field
+    too_many = (inv.AdjustmentSpec("charge", "1.00", "fee"),) * 51
+    with pytest.raises(InvalidInput) as refused:
+        inv.create_invoice(
+            book.uow(),
+            inv.CreateInvoice(ENTITY, "C1", (inv.LineSpec("WIDGET", "1"),), adjustments=too_many),
+        )
+    assert refused.value.field == "adjustments" and "at most 50" in refused.value.reason
 
 
 @pytest.mark.parametrize("syntax", ["ubl", "cii"])

@@ -82,6 +82,7 @@ __all__ = [
     "NUMBER_PREFIX",
 ]
 
+MAX_ADJUSTMENTS_PER_DOCUMENT = 50  # document-level allowances and charges (DESIGN principle 8)
 NUMBER_PREFIX = {DocumentKind.INVOICE.value: "INV", DocumentKind.CREDIT_NOTE.value: "CN"}
 _QUANTUM = Decimal(1).scaleb(-UNIT_PRICE_PLACES)
 
@@ -246,6 +247,11 @@ class _Pricer:
             ) from None
 
     def adjustment_rows(self, specs: Sequence[AdjustmentSpec]) -> list[dict[str, Any]]:
+        if len(specs) > MAX_ADJUSTMENTS_PER_DOCUMENT:
+            raise InvalidInput(
+                f"at most {MAX_ADJUSTMENTS_PER_DOCUMENT} allowances and charges per document",
+                field="adjustments",
+            )
         rows: list[dict[str, Any]] = []
         for seq, spec in enumerate(specs, start=1):
             record = f"{spec.kind} {seq}"
