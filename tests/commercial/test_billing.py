@@ -15,7 +15,6 @@ from fixtures_book import ENTITY, row_counts
 
 from openbill.domain.commercial import DELIVERY_FIELDS
 from openbill.domain.rejections import InvalidInput
-from openbill.interfaces.cli.commercial_cmds import commercial_uow
 from openbill.usecases import commercial as com
 from openbill.usecases import invoices as inv
 
@@ -23,7 +22,7 @@ HEADER = ",".join(DELIVERY_FIELDS[:-1]) + "\n"  # every column but description
 
 
 def _uow(book):
-    return commercial_uow(book)
+    return book.uow()
 
 
 def contract(book, number="K1", customer="C1", **kw):

@@ -11,7 +11,12 @@ from typing import Any, TypeVar
 
 from openbill.domain import chain
 from openbill.domain.ledger import JournalEntry
-from openbill.domain.rejections import IdempotencyConflict, InvariantError, NotFound
+from openbill.domain.rejections import (
+    IdempotencyConflict,
+    InvalidInput,
+    InvariantError,
+    NotFound,
+)
 from openbill.ports import UnitOfWork
 
 R = TypeVar("R")
@@ -20,6 +25,17 @@ R = TypeVar("R")
 MAX_LINES_PER_DOCUMENT = 1_000
 MAX_LIST_ROWS = 10_000
 MAX_IDEMPOTENCY_KEY = 200
+
+
+def choice(value: str, allowed: type, record: str, field_name: str) -> str:
+    """`value` as a member of the enum `allowed`, or a refusal listing what is allowed."""
+    try:
+        return str(allowed(value))
+    except ValueError:
+        options = ", ".join(str(v.value) for v in allowed)  # type: ignore[attr-defined]
+        raise InvalidInput(
+            f"{value!r} is not one of: {options}", record=record, field=field_name
+        ) from None
 
 
 def entity_by_code(uow: UnitOfWork, code: str) -> Any:

@@ -62,6 +62,7 @@ from openbill.usecases._support import (
     MAX_LINES_PER_DOCUMENT,
     MAX_LIST_ROWS,
     audit,
+    choice,
     customer_by_code,
     entity_by_code,
     plain,
@@ -99,11 +100,6 @@ PREPARE_DELIVERIES_MAX = 50_000  # deliveries one billing run looks at
 _QUANTUM = Decimal(1).scaleb(-UNIT_PRICE_PLACES)
 
 
-def _repo(uow: UnitOfWork) -> Any:
-    # The commercial repository of the unit of work (adapters.sql.commercial_repo).
-    return getattr(uow, "commercial")  # noqa: B009
-
-
 def _decimal(text: str, record: str, field_name: str, *, positive: bool = False) -> Decimal:
     try:
         value = to_decimal(text, field=field_name)
@@ -116,16 +112,6 @@ def _decimal(text: str, record: str, field_name: str, *, positive: bool = False)
             field=field_name,
         )
     return value
-
-
-def _choice(value: str, allowed: type, record: str, field_name: str) -> str:
-    try:
-        return str(allowed(value))
-    except ValueError:
-        options = ", ".join(str(v.value) for v in allowed)  # type: ignore[attr-defined]
-        raise InvalidInput(
-            f"{value!r} is not one of: {options}", record=record, field=field_name
-        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,8 +145,8 @@ def create_contract(uow: UnitOfWork, cmd: CreateContract) -> Created:
     discount = _decimal(cmd.discount_percent or "0", record, "discount_percent")
     if discount > 100:
         raise InvalidInput("at most 100 percent", record=record, field="discount_percent")
-    grouping = _choice(cmd.grouping, Grouping, record, "grouping")
-    period = _choice(cmd.period, Period, record, "period")
+    grouping = choice(cmd.grouping, Grouping, record, "grouping")
+    period = choice(cmd.period, Period, record, "period")
     terms = ""
     if cmd.payment_terms:
         try:
@@ -193,7 +179,7 @@ def create_contract(uow: UnitOfWork, cmd: CreateContract) -> Created:
             "po_required": cmd.po_required,
             "spending_cap_minor": cap,
         }
-        repo = _repo(uow)
+        repo = uow.commercial
         existing = repo.contract(entity.id, values["number"])
         if existing is not None:
             if all(getattr(existing, k) == v for k, v in values.items()):
@@ -229,7 +215,7 @@ def add_contract_price(uow: UnitOfWork, cmd: AddContractPrice) -> Created:
         )
     with uow:
         entity = entity_by_code(uow, cmd.entity)
-        repo = _repo(uow)
+        repo = uow.commercial
         contract = _contract(uow, entity, cmd.contract)
         code = uow.catalog.charge_code(entity.id, cmd.charge_code)
         if code is None:
@@ -260,7 +246,7 @@ def add_contract_price(uow: UnitOfWork, cmd: AddContractPrice) -> Created:
 
 
 def _contract(uow: UnitOfWork, entity: Any, number: str) -> Any:
-    row = _repo(uow).contract(entity.id, number)
+    row = uow.commercial.contract(entity.id, number)
     if row is None:
         raise NotFound(f"no contract {number!r}", record="contract", field="number")
     return row
@@ -290,7 +276,7 @@ def create_purchase_order(uow: UnitOfWork, cmd: CreatePurchaseOrder) -> Created:
     with uow:
         entity = entity_by_code(uow, cmd.entity)
         customer = customer_by_code(uow, entity.id, cmd.customer)
-        repo = _repo(uow)
+        repo = uow.commercial
         contract = _contract(uow, entity, cmd.contract) if cmd.contract else None
         if contract is not None and contract.customer_id != customer.id:
             raise InvalidInput(
@@ -348,7 +334,7 @@ def add_po_line(uow: UnitOfWork, cmd: AddPoLine) -> Created:
     with uow:
         entity = entity_by_code(uow, cmd.entity)
         customer = customer_by_code(uow, entity.id, cmd.customer)
-        repo = _repo(uow)
+        repo = uow.commercial
         po = repo.po(customer.id, cmd.po)
         if po is None:
             raise NotFound(f"no purchase order {cmd.po!r}", record=record, field="po")
@@ -438,7 +424,7 @@ class _Lookups:
     """Master data an import refers to, read once per code."""
 
     def __init__(self, uow: UnitOfWork, entity: Any) -> None:
-        self.uow, self.entity, self.repo = uow, entity, _repo(uow)
+        self.uow, self.entity, self.repo = uow, entity, uow.commercial
         self.customers: dict[str, Any] = {}
         self.codes: dict[str, Any] = {}
         self.contracts: dict[str, Any] = {}
@@ -563,7 +549,7 @@ def import_deliveries(uow: UnitOfWork, cmd: ImportDeliveries) -> Imported:
     rows, errors = parse_deliveries(cmd.text, cmd.source, cmd.fmt)
     with uow:
         entity = entity_by_code(uow, cmd.entity)
-        repo = _repo(uow)
+        repo = uow.commercial
         look = _Lookups(uow, entity)
         known = repo.deliveries_by_ref(entity.id, [r.ref for r in rows])
         billed = {b.delivery_id for b in repo.billings([d.id for d in known.values()])}
@@ -710,7 +696,7 @@ def _verify_drafts(uow: UnitOfWork, entity_code: str, documents: list[PreparedDo
 
 
 def _plan(uow: UnitOfWork, entity: Any, through: date) -> tuple[list[_Due], list[Held], int]:
-    repo = _repo(uow)
+    repo = uow.commercial
     rows = repo.deliveries(entity.id, through, False, PREPARE_DELIVERIES_MAX, unsettled_only=True)
     by_delivery: dict[int, list[Any]] = {}
     for b in repo.billings([r.id for r in rows]):
@@ -767,7 +753,7 @@ def _billed(billings: Sequence[Any]) -> list[Billed]:
 def _contracts_in_force(uow: UnitOfWork, entity: Any, rows: Sequence[Any]) -> dict[int, Any]:
     """Per delivery: its contract, else the customer's contract in force on the delivery date
     (the latest to start), else None."""
-    repo = _repo(uow)
+    repo = uow.commercial
     all_contracts = repo.contracts(entity.id, PREPARE_DELIVERIES_MAX)
     by_id = {int(c.id): c for c in all_contracts}
     by_customer: dict[int, list[Any]] = {}
@@ -854,7 +840,7 @@ def _price_and_check(
     if contract is not None and contract.spending_cap_minor is not None:
         key = int(contract.id)
         if key not in contract_billed:
-            contract_billed[key] = _repo(uow).contract_billed_minor(key)
+            contract_billed[key] = uow.commercial.contract_billed_minor(key)
         if contract_billed[key] + due.net_minor > int(contract.spending_cap_minor):
             raise _RowBad("amount", f"contract {contract.number} would exceed its spending cap")
         contract_billed[key] += due.net_minor
@@ -964,7 +950,7 @@ def _link_draft(
     uow: UnitOfWork, entity: Any, created: inv.DraftCreated, members: list[_Due]
 ) -> PreparedDocument:
     with uow:
-        repo = _repo(uow)
+        repo = uow.commercial
         if not repo.billings_of_document(created.id):  # an earlier, interrupted run linked it
             lines = {int(ln.line_no): ln for ln in uow.documents.lines(created.id)}
             now = uow.clock.now()
@@ -1054,7 +1040,7 @@ def _credit(
         ),
     )
     with uow:
-        repo = _repo(uow)
+        repo = uow.commercial
         if not repo.billings_of_document(issued.id):
             lines = {int(ln.line_no): ln for ln in uow.documents.lines(issued.id)}
             now = uow.clock.now()
@@ -1123,7 +1109,7 @@ def _correct_draft(
     if missing:
         inv.add_lines(uow, inv.AddLines(entity.code, document_id, missing))
     with uow:
-        repo = _repo(uow)
+        repo = uow.commercial
         linked = {int(b.line_no) for b in repo.billings_of_document(document_id)}
         lines = uow.documents.lines(document_id)
         by_description = {ln.description: ln for ln in lines}
@@ -1178,19 +1164,19 @@ def _correct_draft(
 
 def list_contracts(uow: UnitOfWork, entity: str) -> list[Any]:
     with uow:
-        return list(_repo(uow).contracts(entity_by_code(uow, entity).id, MAX_LIST_ROWS))
+        return list(uow.commercial.contracts(entity_by_code(uow, entity).id, MAX_LIST_ROWS))
 
 
 def list_contract_prices(uow: UnitOfWork, entity: str, contract: str) -> list[Any]:
     with uow:
         row = _contract(uow, entity_by_code(uow, entity), contract)
-        return list(_repo(uow).contract_prices([row.id]))
+        return list(uow.commercial.contract_prices([row.id]))
 
 
 def list_purchase_orders(uow: UnitOfWork, entity: str) -> list[dict[str, Any]]:
     """Every PO line with what has been billed on it (quantity and net minor units)."""
     with uow:
-        repo = _repo(uow)
+        repo = uow.commercial
         rows = repo.po_lines(entity_by_code(uow, entity).id, MAX_LIST_ROWS)
         used = repo.po_consumption([r.line_id for r in rows if r.line_id is not None])
         return [
@@ -1206,7 +1192,7 @@ def list_purchase_orders(uow: UnitOfWork, entity: str) -> list[dict[str, Any]]:
 def list_deliveries(uow: UnitOfWork, entity: str, through: date | None = None) -> list[Any]:
     """Deliveries with what billed them: (row, billed quantity, documents)."""
     with uow:
-        repo = _repo(uow)
+        repo = uow.commercial
         rows = repo.deliveries(entity_by_code(uow, entity).id, through, False, MAX_LIST_ROWS)
         billings: dict[int, list[Any]] = {}
         for b in repo.billings([r.id for r in rows]):

@@ -19,7 +19,7 @@ from openbill.domain.rejections import InvalidInput
 from openbill.domain.tax import CustomerRegime, TaxCategory
 from openbill.domain.units import unit_code
 from openbill.ports import UnitOfWork
-from openbill.usecases._support import audit, customer_by_code, entity_by_code, plain
+from openbill.usecases._support import audit, choice, customer_by_code, entity_by_code, plain
 
 __all__ = [
     "CreateEntity",
@@ -35,16 +35,6 @@ __all__ = [
     "create_charge_code",
     "add_price",
 ]
-
-
-def _choice(value: str, allowed: type, record: str, field_name: str) -> str:
-    try:
-        return str(allowed(value))
-    except ValueError:
-        options = ", ".join(str(v.value) for v in allowed)  # type: ignore[attr-defined]
-        raise InvalidInput(
-            f"{value!r} is not one of: {options}", record=record, field=field_name
-        ) from None
 
 
 def _terms(value: str, record: str) -> str:
@@ -115,7 +105,7 @@ def create_entity(uow: UnitOfWork, cmd: CreateEntity) -> Created:
             "code": cmd.code,
             "name": cmd.name,
             "base_currency": _currency(cmd.base_currency, record),
-            "rounding": _choice(cmd.rounding, Rounding, record, "rounding"),
+            "rounding": choice(cmd.rounding, Rounding, record, "rounding"),
             "address": cmd.address,
             "email": cmd.email,
             "payment_terms": _terms(cmd.payment_terms, record),
@@ -143,7 +133,7 @@ class AddTaxRule:
 def add_tax_rule(uow: UnitOfWork, cmd: AddTaxRule) -> Created:
     record = f"tax rule {cmd.jurisdiction}/{cmd.tax_class}"
     rate = to_decimal(cmd.rate, field="rate")
-    category = _choice(cmd.category, TaxCategory, record, "category")
+    category = choice(cmd.category, TaxCategory, record, "category")
     if category == TaxCategory.STANDARD and rate <= 0:
         raise InvalidInput("a standard rate must be above zero", record=record, field="rate")
     if category != TaxCategory.STANDARD and rate != 0:
@@ -200,7 +190,7 @@ def create_customer(uow: UnitOfWork, cmd: CreateCustomer) -> Created:
     record = f"customer {cmd.code}"
     if not cmd.code.strip() or not cmd.name.strip():
         raise InvalidInput("code and name are required", record=record, field="code")
-    regime = _choice(cmd.regime, CustomerRegime, record, "regime")
+    regime = choice(cmd.regime, CustomerRegime, record, "regime")
     if regime in (CustomerRegime.REVERSE_CHARGE, CustomerRegime.INTRA_COMMUNITY) and not cmd.vat_id:
         raise InvalidInput(
             "reverse charge and intra-community supplies need the customer's VAT number",
@@ -271,7 +261,7 @@ def update_customer(uow: UnitOfWork, cmd: UpdateCustomer) -> Created:
             if key == "payment_terms":
                 values[key] = _terms(value, record) if value else None
             elif key == "regime":
-                values[key] = _choice(value, CustomerRegime, record, "regime")
+                values[key] = choice(value, CustomerRegime, record, "regime")
             elif key in ("vat_id", "tax_number", "iban"):
                 checked = _identifiers(
                     record,

@@ -14,7 +14,7 @@ from typing import Any
 from openbill.domain import chain
 from openbill.domain.invoice import DocumentKind
 from openbill.domain.ledger import Account, Posting
-from openbill.domain.money import Rounding, round_to_minor
+from openbill.domain.money import Rounding, minor_to_decimal, round_to_minor
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import audit_payload, journal_payload
 from openbill.usecases.invoices import NUMBER_PREFIX, document_payload
@@ -129,7 +129,7 @@ def _document_totals(s: _Snapshot) -> Iterator[Violation]:
                 )
             if not doc.prices_include_tax:
                 expected = round_to_minor(
-                    _minor_to_amount(taxable, doc.currency) * key[1] / 100, doc.currency, rounding
+                    minor_to_decimal(taxable, doc.currency) * key[1] / 100, doc.currency, rounding
                 )
                 if expected != int(sub.tax_minor):
                     yield Violation(
@@ -151,12 +151,6 @@ def _document_totals(s: _Snapshot) -> Iterator[Violation]:
 def _signed(adjustment: Any) -> int:
     minor = int(adjustment.amount_minor)
     return minor if adjustment.is_charge else -minor
-
-
-def _minor_to_amount(minor: int, currency: str) -> Any:
-    from openbill.domain.money import minor_to_decimal
-
-    return minor_to_decimal(minor, currency)
 
 
 def _document_postings(s: _Snapshot) -> Iterator[Violation]:

@@ -11,8 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from openbill.adapters.sql.uow import SqlUnitOfWork
-from openbill.bootstrap import Book
 from openbill.domain.commercial import DELIVERY_FIELDS, IMPORT_BYTES_MAX, RowError
 from openbill.interfaces.cli._common import (
     Col,
@@ -33,7 +31,7 @@ from openbill.interfaces.cli._common import (
 from openbill.usecases import commercial as com
 from openbill.usecases.masterdata import Created
 
-__all__ = ["contracts_app", "po_app", "deliveries_app", "billing_app", "commercial_uow"]
+__all__ = ["contracts_app", "po_app", "deliveries_app", "billing_app"]
 
 contracts_app = typer.Typer(
     help="Contracts: terms, negotiated prices, grouping.", no_args_is_help=True
@@ -46,10 +44,6 @@ deliveries_app = typer.Typer(
 billing_app = typer.Typer(
     help="Turn confirmed deliveries into draft invoices.", no_args_is_help=True
 )
-
-
-def commercial_uow(book: Book, read_only: bool = False) -> SqlUnitOfWork:
-    return book.uow(read_only=read_only)
 
 
 def _created(what: str, result: Created) -> None:
@@ -104,7 +98,7 @@ def contracts_create(
             po_required,
             cap,
         )
-        _created(f"contract {number}", com.create_contract(commercial_uow(book), cmd))
+        _created(f"contract {number}", com.create_contract(book.uow(), cmd))
 
 
 @contracts_app.command("add-price")
@@ -126,7 +120,7 @@ def contracts_add_price(
         )
         _created(
             f"price of {charge_code} on {contract} from {start}",
-            com.add_contract_price(commercial_uow(book), cmd),
+            com.add_contract_price(book.uow(), cmd),
         )
 
 
@@ -154,7 +148,7 @@ def contracts_list(
                 "po_required": "yes" if c.po_required else "no",
                 "cap": money(c.spending_cap_minor, c.currency),
             }
-            for c in com.list_contracts(commercial_uow(book, True), entity_code(book, entity))
+            for c in com.list_contracts(book.uow(read_only=True), entity_code(book, entity))
         ]
     cols = [Col(k, k.replace("_", " "), k in ("discount", "cap")) for k in (
         "number", "customer", "from", "to", "currency", "terms", "grouping", "period",
@@ -190,7 +184,7 @@ def po_create(
             contract,
             currency,
         )
-        _created(f"purchase order {number}", com.create_purchase_order(commercial_uow(book), cmd))
+        _created(f"purchase order {number}", com.create_purchase_order(book.uow(), cmd))
 
 
 @po_app.command("add-line")
@@ -218,7 +212,7 @@ def po_add_line(
             unit_price,
             ceiling,
         )
-        _created(f"line {line_no} of {number}", com.add_po_line(commercial_uow(book), cmd))
+        _created(f"line {line_no} of {number}", com.add_po_line(book.uow(), cmd))
 
 
 @po_app.command("list")
@@ -246,7 +240,7 @@ def po_list(
                 "used_amount": money(r["used_minor"], r["currency"]),
                 "currency": r["currency"],
             }
-            for r in com.list_purchase_orders(commercial_uow(book, True), entity_code(book, entity))
+            for r in com.list_purchase_orders(book.uow(read_only=True), entity_code(book, entity))
         ]
     right = {"line", "quantity", "price", "ceiling", "used_quantity", "used_amount"}
     cols = [Col(k, k.replace("_", " "), k in right) for k in (
@@ -286,7 +280,7 @@ def deliveries_import(
     with opened(db) as book:
         cmd = com.ImportDeliveries(entity_code(book, entity), text, file.name, fmt, keep_good)
         try:
-            result = com.import_deliveries(commercial_uow(book), cmd)
+            result = com.import_deliveries(book.uow(), cmd)
         except com.ImportRejected as exc:
             for e in exc.errors:
                 err().print(f"error: {e.message}", style="red", markup=False)
@@ -330,7 +324,7 @@ def deliveries_list(
     """List deliveries with what billed them."""
     with opened(db) as book:
         listed = com.list_deliveries(
-            commercial_uow(book, True), entity_code(book, entity), parse_date(through, "--through")
+            book.uow(read_only=True), entity_code(book, entity), parse_date(through, "--through")
         )
         rows = [
             {
@@ -376,7 +370,7 @@ def billing_prepare(
     assert last is not None
     with opened(db) as book:
         cmd = com.PrepareBilling(entity_code(book, entity), last, parse_date(on, "--date"))
-        result = com.prepare_billing(commercial_uow(book), cmd)
+        result = com.prepare_billing(book.uow(), cmd)
     rows = [
         {
             "kind": d.kind,
