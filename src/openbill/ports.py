@@ -38,6 +38,9 @@ class UnitOfWork(Protocol):
     commercial: Any
     outbox: Any
     statements: Any
+    fx: Any
+    disputes: Any
+    dunning: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

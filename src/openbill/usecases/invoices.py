@@ -645,6 +645,15 @@ def _issue(
         raise InvalidInput(
             "an invoice total cannot be negative; issue a credit note instead", field="lines"
         )
+    if kind == DocumentKind.INVOICE:
+        hold = uow.dunning.credit_hold(customer.id)
+        if hold is not None:
+            raise InvalidState(
+                f"customer {customer.code} is on credit hold ({hold.reason}); no new invoice "
+                "until it is released with `openbill dunning release`",
+                record=f"customer {customer.code}",
+                field="credit_hold",
+            )
     seq = uow.documents.next_seq(entity.id, kind, on.year)
     number = f"{NUMBER_PREFIX[kind]}-{on.year}-{seq:06d}"
     terms = PaymentTerms.parse(draft["payment_terms"])

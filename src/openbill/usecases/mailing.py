@@ -52,6 +52,7 @@ __all__ = [
     "backoff_delay",
     "deliver_due",
     "enqueue_document",
+    "enqueue_message",
     "list_attempts",
     "list_outbox",
     "mail_preferences",
@@ -290,11 +291,54 @@ def enqueue_document(uow: MailUnitOfWork, cmd: QueueDocument, renderer: Document
     existing = uow.outbox.by_document(doc.id, cmd.purpose)
     if existing is not None:
         return Queued(existing.id, False, existing.status, existing.mail_to, ())
-    record = f"document {cmd.number}"
     customer = uow.customers.get(doc.customer_id)
     prefs = uow.outbox.preferences(customer.id)
-    to_text = (prefs.email_to if prefs else "") or (customer.email or "")
-    to = parse_addresses(to_text, f"customer {customer.code}", "email")
+    if not ((prefs.email_to if prefs else "") or (customer.email or "")).strip():
+        raise InvalidInput(
+            f"customer {customer.code} has no e-mail address; set one with "
+            "`openbill customers update` or `openbill outbox prefs`",
+            record=f"document {cmd.number}",
+            field="email",
+        )
+    attachments = _render(uow, renderer, cmd.entity, doc.number, prefs, f"document {cmd.number}")
+    return enqueue_message(
+        uow,
+        entity,
+        doc,
+        cmd.purpose,
+        _subject(doc, entity),
+        _body(doc, entity, customer),
+        attachments,
+        cmd.sender,
+    )
+
+
+def enqueue_message(
+    uow: MailUnitOfWork,
+    entity: Any,
+    doc: Any,
+    purpose: str,
+    subject: str,
+    body: str,
+    attachments: Sequence[Attachment] = (),
+    sender: str = "",
+) -> Queued:
+    """Queue a message about an issued document (a reminder, a dispute answer) with a text the
+    caller wrote, inside the caller's unit of work. At most one message per (document, purpose):
+    asking again returns the first one, so a re-run never writes to the customer twice."""
+    if not purpose or len(purpose) > 32:
+        raise InvalidInput("a message purpose has 1 to 32 characters", field="purpose")
+    existing = uow.outbox.by_document(doc.id, purpose)
+    if existing is not None:
+        return Queued(existing.id, False, existing.status, existing.mail_to, ())
+    record = f"document {doc.number}"
+    customer = uow.customers.get(doc.customer_id)
+    prefs = uow.outbox.preferences(customer.id)
+    to = parse_addresses(
+        (prefs.email_to if prefs else "") or (customer.email or ""),
+        f"customer {customer.code}",
+        "email",
+    )
     if not to:
         raise InvalidInput(
             f"customer {customer.code} has no e-mail address; set one with "
@@ -302,32 +346,31 @@ def enqueue_document(uow: MailUnitOfWork, cmd: QueueDocument, renderer: Document
             record=record,
             field="email",
         )
-    sender = cmd.sender or (entity.email or "")
+    sender = sender or (entity.email or "")
     if len(parse_addresses(sender, "sender", "from")) != 1:
         raise InvalidInput(
             "no sender address: set OPENBILL_SMTP_FROM or the legal entity's e-mail",
             record=record,
             field="from",
         )
-    attachments = _render(uow, renderer, cmd.entity, doc.number, prefs, record)
     now = uow.clock.now()
     values = {
         "entity_id": entity.id,
         "document_id": doc.id,
-        "purpose": cmd.purpose,
+        "purpose": purpose,
         "status": MessageStatus.QUEUED.value,
-        "message_id": message_id_for(entity.code, doc.number, cmd.purpose, sender),
+        "message_id": message_id_for(entity.code, doc.number, purpose, sender),
         "mail_from": sender,
         "mail_to": ", ".join(to),
-        "subject": _subject(doc, entity),
-        "body": _body(doc, entity, customer),
+        "subject": _one_line(subject)[:300],
+        "body": body,
         "attempts": 0,
         "attempts_left": ATTEMPTS_PER_ROUND_MAX,
         "next_attempt_at": now,
         "last_error": "",
         "created_at": now,
     }
-    message_id = uow.outbox.add_message(values, attachments)
+    message_id = uow.outbox.add_message(values, list(attachments))
     summary = {k: values[k] for k in ("document_id", "purpose", "message_id", "mail_to")}
     summary["attachments"] = [a.filename for a in attachments]
     audit(uow, entity.id, "mail.queued", "outbox_message", message_id, None, summary)

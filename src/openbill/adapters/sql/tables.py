@@ -393,6 +393,9 @@ CHAINS: dict[str, Table] = {
 # them here keeps `metadata` complete for migrations and for the schema comparison test.
 from openbill.adapters.sql import (  # noqa: E402, F401
     tables_commercial,
+    tables_disputes,
+    tables_dunning,
+    tables_fx,
     tables_outbox,
     tables_verification,
 )

@@ -7,7 +7,10 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine, Transaction
 
 from openbill.adapters.sql.commercial_repo import CommercialRepo
+from openbill.adapters.sql.disputes_repo import DisputesRepo
+from openbill.adapters.sql.dunning_repo import DunningRepo
 from openbill.adapters.sql.engine import READ_ONLY
+from openbill.adapters.sql.fx_repo import FxRepo
 from openbill.adapters.sql.outbox_repo import OutboxRepo
 from openbill.adapters.sql.raw import RawWriter
 from openbill.adapters.sql.repositories import (
@@ -62,6 +65,9 @@ class SqlUnitOfWork:
         self.commercial = CommercialRepo(conn, raw, ref)
         self.outbox = OutboxRepo(conn, raw, ref)
         self.statements = StatementQueries(conn)
+        self.fx = FxRepo(conn, raw, ref)
+        self.disputes = DisputesRepo(conn, raw, ref)
+        self.dunning = DunningRepo(conn, raw, ref)
         return self
 
     @property
