@@ -78,6 +78,8 @@ __all__ = [
     "issue_draft",
     "create_invoice",
     "credit_invoice",
+    "credit_invoice_in",
+    "create_invoice_in",
     "document_payload",
     "NUMBER_PREFIX",
 ]
@@ -758,120 +760,137 @@ def issue_draft(uow: UnitOfWork, cmd: IssueDraft) -> Issued:
         return result
 
 
+def create_invoice_in(uow: UnitOfWork, entity: Any, cmd: CreateInvoice) -> Issued:
+    """Create and issue an invoice inside the caller's (entered) unit of work; the caller
+    commits. Dunning fees and dispute re-bills use it to stay in their own transaction."""
+    customer = customer_by_code(uow, entity.id, cmd.customer)
+    on = cmd.issue_date or uow.clock.today()
+    currency = (cmd.currency or customer.currency).upper()
+    pricer = _Pricer(uow, entity, customer, currency, on)
+    rows = pricer.rows(cmd.lines, 1)
+    adjustments = pricer.adjustment_rows(cmd.adjustments)
+    draft = _new_draft_values(uow, entity, customer, on, currency, cmd.buyer_reference, "invoice")
+    draft["prices_include_tax"] = _include_tax(rows)
+    doc_id = uow.documents.add(draft)
+    return _issue(
+        uow,
+        entity,
+        customer,
+        doc_id,
+        draft,
+        rows,
+        on,
+        replace_lines=False,
+        adjustments=adjustments,
+        new_adjustments=True,
+    )
+
+
 def create_invoice(uow: UnitOfWork, cmd: CreateInvoice) -> Issued:
     with uow:
         entity = entity_by_code(uow, cmd.entity)
-
-        def run() -> Issued:
-            customer = customer_by_code(uow, entity.id, cmd.customer)
-            on = cmd.issue_date or uow.clock.today()
-            currency = (cmd.currency or customer.currency).upper()
-            pricer = _Pricer(uow, entity, customer, currency, on)
-            rows = pricer.rows(cmd.lines, 1)
-            adjustments = pricer.adjustment_rows(cmd.adjustments)
-            draft = _new_draft_values(
-                uow, entity, customer, on, currency, cmd.buyer_reference, "invoice"
-            )
-            draft["prices_include_tax"] = _include_tax(rows)
-            doc_id = uow.documents.add(draft)
-            return _issue(
-                uow,
-                entity,
-                customer,
-                doc_id,
-                draft,
-                rows,
-                on,
-                replace_lines=False,
-                adjustments=adjustments,
-                new_adjustments=True,
-            )
-
-        result = idempotent(uow, "create_invoice", cmd.idempotency_key, cmd, Issued, run)
+        result = idempotent(
+            uow,
+            "create_invoice",
+            cmd.idempotency_key,
+            cmd,
+            Issued,
+            lambda: create_invoice_in(uow, entity, cmd),
+        )
         uow.commit()
         return result
 
 
-def credit_invoice(uow: UnitOfWork, cmd: CreditInvoice) -> Issued:
+def credit_invoice_in(uow: UnitOfWork, entity: Any, cmd: CreditInvoice) -> Issued:
     """Issue a credit note for an invoice (all of it, or given quantities of given lines) and
-    apply it to what is still open on that invoice. The rest stays as credit for the customer."""
+    apply it to what is still open on that invoice. The rest stays as credit for the customer.
+    Runs inside the caller's (entered) unit of work; the caller commits."""
+    if not cmd.reason.strip():
+        raise InvalidInput("say why the invoice is credited", record="credit note", field="reason")
+    invoice = document_by_number(uow, entity.id, cmd.invoice)
+    if invoice.kind != DocumentKind.INVOICE:
+        raise InvalidState(
+            f"{cmd.invoice} is a credit note; only invoices can be credited",
+            record=cmd.invoice,
+        )
+    customer = uow.customers.get(invoice.customer_id)
+    on = cmd.credit_date or uow.clock.today()
+    if on < invoice.document_date:
+        raise InvalidInput(
+            f"a credit note cannot be dated before {cmd.invoice} ({invoice.document_date})",
+            record="credit note",
+            field="date",
+        )
+    rows = _credit_rows(uow, invoice, dict(cmd.lines))
+    adjustments = [dict(a._mapping) for a in uow.documents.adjustments(invoice.id)]
+    if adjustments and cmd.lines:
+        raise InvalidInput(
+            f"{invoice.number} has document-level allowances or charges; credit it in "
+            "full (no --line), then invoice again what is still owed",
+            record="credit note",
+            field="lines",
+        )
+    draft = _new_draft_values(
+        uow, entity, customer, on, invoice.currency, invoice.buyer_reference, "credit_note"
+    )
+    draft.update(
+        payment_terms=invoice.payment_terms,
+        prices_include_tax=invoice.prices_include_tax,
+        credited_document_id=invoice.id,
+        reason=cmd.reason,
+    )
+    already = uow.documents.credited_total(invoice.id)
+    doc_id = uow.documents.add(draft)
+    issued = _issue(
+        uow,
+        entity,
+        customer,
+        doc_id,
+        draft,
+        rows,
+        on,
+        replace_lines=False,
+        adjustments=adjustments,
+        new_adjustments=True,
+    )
+    if already + issued.total_minor > invoice.total_minor:
+        left = format_minor(invoice.total_minor - already, invoice.currency)
+        raise InvalidInput(
+            f"{invoice.number} was already credited for "
+            f"{format_minor(already, invoice.currency)} {invoice.currency}; at most "
+            f"{left} {invoice.currency} can still be credited",
+            record="credit note",
+            field="lines",
+        )
+    open_minor = uow.ledger.document_open(invoice.id)
+    apply_minor = min(open_minor, issued.total_minor)
+    if apply_minor > 0:
+        apply_credit_note(
+            uow,
+            entity.id,
+            customer.id,
+            invoice.currency,
+            (issued.id, issued.number),
+            (invoice.id, invoice.number),
+            apply_minor,
+            on,
+        )
+    return issued
+
+
+def credit_invoice(uow: UnitOfWork, cmd: CreditInvoice) -> Issued:
     if not cmd.reason.strip():
         raise InvalidInput("say why the invoice is credited", record="credit note", field="reason")
     with uow:
         entity = entity_by_code(uow, cmd.entity)
-
-        def run() -> Issued:
-            invoice = document_by_number(uow, entity.id, cmd.invoice)
-            if invoice.kind != DocumentKind.INVOICE:
-                raise InvalidState(
-                    f"{cmd.invoice} is a credit note; only invoices can be credited",
-                    record=cmd.invoice,
-                )
-            customer = uow.customers.get(invoice.customer_id)
-            on = cmd.credit_date or uow.clock.today()
-            if on < invoice.document_date:
-                raise InvalidInput(
-                    f"a credit note cannot be dated before {cmd.invoice} ({invoice.document_date})",
-                    record="credit note",
-                    field="date",
-                )
-            rows = _credit_rows(uow, invoice, dict(cmd.lines))
-            adjustments = [dict(a._mapping) for a in uow.documents.adjustments(invoice.id)]
-            if adjustments and cmd.lines:
-                raise InvalidInput(
-                    f"{invoice.number} has document-level allowances or charges; credit it in "
-                    "full (no --line), then invoice again what is still owed",
-                    record="credit note",
-                    field="lines",
-                )
-            draft = _new_draft_values(
-                uow, entity, customer, on, invoice.currency, invoice.buyer_reference, "credit_note"
-            )
-            draft.update(
-                payment_terms=invoice.payment_terms,
-                prices_include_tax=invoice.prices_include_tax,
-                credited_document_id=invoice.id,
-                reason=cmd.reason,
-            )
-            already = uow.documents.credited_total(invoice.id)
-            doc_id = uow.documents.add(draft)
-            issued = _issue(
-                uow,
-                entity,
-                customer,
-                doc_id,
-                draft,
-                rows,
-                on,
-                replace_lines=False,
-                adjustments=adjustments,
-                new_adjustments=True,
-            )
-            if already + issued.total_minor > invoice.total_minor:
-                left = format_minor(invoice.total_minor - already, invoice.currency)
-                raise InvalidInput(
-                    f"{invoice.number} was already credited for "
-                    f"{format_minor(already, invoice.currency)} {invoice.currency}; at most "
-                    f"{left} {invoice.currency} can still be credited",
-                    record="credit note",
-                    field="lines",
-                )
-            open_minor = uow.ledger.document_open(invoice.id)
-            apply_minor = min(open_minor, issued.total_minor)
-            if apply_minor > 0:
-                apply_credit_note(
-                    uow,
-                    entity.id,
-                    customer.id,
-                    invoice.currency,
-                    (issued.id, issued.number),
-                    (invoice.id, invoice.number),
-                    apply_minor,
-                    on,
-                )
-            return issued
-
-        result = idempotent(uow, "credit_invoice", cmd.idempotency_key, cmd, Issued, run)
+        result = idempotent(
+            uow,
+            "credit_invoice",
+            cmd.idempotency_key,
+            cmd,
+            Issued,
+            lambda: credit_invoice_in(uow, entity, cmd),
+        )
         uow.commit()
         return result
 
