@@ -229,7 +229,10 @@ def test_payment_overpayment_refund_and_balances(book: Cli) -> None:
         "--idempotency-key",
         "p-1",
     )
-    assert "allocated 74.38; customer credit now 25.62" in text
+    assert (
+        "allocated 74.38 to INV-2026-000001, INV-2026-000002 (oldest); customer credit now 25.62"
+        in text
+    )
     # The same key again is a replay: nothing new.
     book(
         "payments",

@@ -30,6 +30,8 @@ __all__ = [
     "credit_note_applied",
     "refund_paid",
     "written_off",
+    "fx_payment_allocated",
+    "payment_reversed",
 ]
 
 
@@ -38,11 +40,14 @@ class Account(StrEnum):
 
     RECEIVABLE = "1100"
     BANK = "1200"
+    FX_CONVERSION = "1290"  # currency trading: keeps each currency balanced in a conversion
     CUSTOMER_CREDIT = "2100"  # money received and not yet applied, owed back to the customer
     VAT_PAYABLE = "2200"
     BAD_DEBT = "6900"
     CHARGES_BILLED = "4800"  # document-level charges (EN 16931 BG-21), e.g. freight
     ALLOWANCES_GRANTED = "4900"  # document-level allowances (BG-20): a contra-revenue account
+    PAYMENT_DIFFERENCES = "6910"  # small short payments closed on purpose (within tolerance)
+    FX_REALISED = "7900"  # realised exchange differences (credit: gain, debit: loss)
 
 
 ACCOUNT_NAMES: dict[str, str] = {
@@ -53,6 +58,9 @@ ACCOUNT_NAMES: dict[str, str] = {
     Account.BAD_DEBT: "Bad debt expense",
     Account.CHARGES_BILLED: "Charges billed (document level)",
     Account.ALLOWANCES_GRANTED: "Allowances granted (document level)",
+    Account.FX_CONVERSION: "Currency conversion",
+    Account.PAYMENT_DIFFERENCES: "Small payment differences written off",
+    Account.FX_REALISED: "Realised exchange differences",
 }
 
 
@@ -219,15 +227,90 @@ def refund_paid(
 
 
 def written_off(
-    on: date, text: str, customer_id: int, currency: str, invoice_id: int, amount_minor: int
+    on: date,
+    text: str,
+    customer_id: int,
+    currency: str,
+    invoice_id: int,
+    amount_minor: int,
+    account: str = Account.BAD_DEBT,
 ) -> JournalEntry:
-    """Giving up on an open amount: Dr bad debt / Cr receivable (invoice)."""
+    """Giving up on an open amount: Dr bad debt (or payment differences, for a small short
+    payment closed on purpose) / Cr receivable (invoice)."""
     return _entry(
         on,
         "write_off",
         text,
         [
-            Posting(Account.BAD_DEBT, amount_minor, currency),
+            Posting(account, amount_minor, currency),
             Posting(Account.RECEIVABLE, -amount_minor, currency, customer_id, invoice_id),
         ],
     )
+
+
+def fx_payment_allocated(
+    on: date,
+    text: str,
+    customer_id: int,
+    invoice_id: int,
+    paid: tuple[str, int],
+    settled: tuple[str, int],
+    base_currency: str,
+    difference_minor: int,
+) -> JournalEntry:
+    """A payment in one currency settling an invoice in another.
+
+    Dr customer credit / Cr conversion in the payment currency (`paid`), Dr conversion / Cr
+    receivable in the invoice currency (`settled`), and the realised difference in the base
+    currency: Dr conversion / Cr realised exchange differences for a gain (the reverse for a
+    loss). Each currency balances on its own."""
+    pay_currency, pay_minor = paid
+    inv_currency, inv_minor = settled
+    return _entry(
+        on,
+        "fx_allocation",
+        text,
+        [
+            Posting(Account.CUSTOMER_CREDIT, pay_minor, pay_currency, customer_id),
+            Posting(Account.FX_CONVERSION, -pay_minor, pay_currency),
+            Posting(Account.FX_CONVERSION, inv_minor, inv_currency),
+            Posting(Account.RECEIVABLE, -inv_minor, inv_currency, customer_id, invoice_id),
+            Posting(Account.FX_CONVERSION, difference_minor, base_currency),
+            Posting(Account.FX_REALISED, -difference_minor, base_currency),
+        ],
+    )
+
+
+def payment_reversed(
+    on: date,
+    text: str,
+    customer_id: int,
+    currency: str,
+    amount_minor: int,
+    reopened: tuple[tuple[int, str, int], ...],
+    fx_reopened: tuple[tuple[int, str, int, int, str, int], ...] = (),
+) -> JournalEntry:
+    """A payment that bounced (a returned direct debit, a recalled transfer): every invoice it
+    settled is open again and the money leaves the bank.
+
+    `reopened` holds (invoice id, currency, amount) settled in the payment's currency: Dr
+    receivable / Cr customer credit. `fx_reopened` holds cross-currency settlements as
+    (invoice id, invoice currency, amount, payment minor, base currency, realised difference),
+    each undone by the mirror of its `fx_payment_allocated`. Then Dr customer credit / Cr bank
+    for the whole payment."""
+    postings: list[Posting] = []
+    for invoice_id, inv_currency, minor in reopened:
+        postings.append(Posting(Account.RECEIVABLE, minor, inv_currency, customer_id, invoice_id))
+        postings.append(Posting(Account.CUSTOMER_CREDIT, -minor, inv_currency, customer_id))
+    for invoice_id, inv_currency, minor, pay_minor, base, diff in fx_reopened:
+        postings += [
+            Posting(Account.RECEIVABLE, minor, inv_currency, customer_id, invoice_id),
+            Posting(Account.FX_CONVERSION, -minor, inv_currency),
+            Posting(Account.FX_CONVERSION, pay_minor, currency),
+            Posting(Account.CUSTOMER_CREDIT, -pay_minor, currency, customer_id),
+            Posting(Account.FX_CONVERSION, -diff, base),
+            Posting(Account.FX_REALISED, diff, base),
+        ]
+    postings.append(Posting(Account.CUSTOMER_CREDIT, amount_minor, currency, customer_id))
+    postings.append(Posting(Account.BANK, -amount_minor, currency))
+    return _entry(on, "payment_reversal", text, postings)

@@ -212,4 +212,7 @@ def _restore(result_type: type[R], data: dict[str, Any]) -> R:
     if not is_dataclass(result_type):
         raise InvariantError("idempotent results must be dataclasses")
     names = {f.name for f in fields(result_type)}
-    return result_type(**{k: v for k, v in data.items() if k in names})
+    # JSON has no tuples: sequences in results are tuples (frozen dataclasses).
+    return result_type(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+    )

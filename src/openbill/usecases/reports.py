@@ -287,7 +287,9 @@ def list_payments(uow: UnitOfWork, entity_code: str, limit: int = 1000) -> list[
         rows = uow.money.payments(entity.id, min(limit, MAX_LIST_ROWS))
         out = []
         for r in rows:
-            used = uow.money.payment_used(r.id)
+            reversal = uow.fx.reversal_of(r.id)
+            used = 0 if reversal is not None else uow.money.payment_used(r.id)
+            left = 0 if reversal is not None else int(r.amount_minor) - used
             out.append(
                 {
                     "id": r.id,
@@ -298,7 +300,8 @@ def list_payments(uow: UnitOfWork, entity_code: str, limit: int = 1000) -> list[
                     "currency": r.currency,
                     "amount_minor": int(r.amount_minor),
                     "allocated_minor": used,
-                    "unallocated_minor": int(r.amount_minor) - used,
+                    "unallocated_minor": left,
+                    "status": f"reversed {reversal.reversed_on}" if reversal is not None else "",
                 }
             )
     return out

@@ -65,6 +65,8 @@ class _Snapshot:
         self.allocations = uow.money.all_allocations()
         self.write_offs = uow.money.all_write_offs()
         self.refunds = uow.money.all_refunds()
+        self.reversed_payments = {r.payment_id for r in uow.fx.all_reversals()}
+        self.fx_allocations = {x.allocation_id: x for x in uow.fx.all_fx_allocations()}
         self.audit = uow.audit.events()
         self.heads = uow.chains.heads()
 
@@ -183,9 +185,20 @@ def _allocations(s: _Snapshot) -> Iterator[Violation]:
     for a in s.allocations:
         if a.amount_minor <= 0:
             yield Violation("allocations", f"allocation {a.id}", "amount is not above zero")
+        if a.payment_id in s.reversed_payments:
+            continue  # the payment bounced: its allocations were undone in the ledger
         used_invoice[a.invoice_id] += int(a.amount_minor)
         if a.payment_id is not None:
-            used_payment[a.payment_id] += int(a.amount_minor)
+            fx = s.fx_allocations.get(a.id)
+            used_payment[a.payment_id] += int(fx.payment_minor if fx else a.amount_minor)
+            if fx is not None and fx.difference_minor != (
+                fx.received_base_minor - fx.carried_base_minor
+            ):
+                yield Violation(
+                    "allocations",
+                    f"allocation {a.id}",
+                    "realised exchange difference is not received minus carried",
+                )
         if a.credit_note_id is not None:
             used_credit[a.credit_note_id] += int(a.amount_minor)
     for w in s.write_offs:
@@ -227,6 +240,8 @@ def _allocations(s: _Snapshot) -> Iterator[Violation]:
     for p in s.payments:
         if used_payment.get(p.id, 0) > p.amount_minor:
             yield Violation("allocations", f"payment {p.id}", "allocated for more than its amount")
+        if p.id in s.reversed_payments:
+            continue  # the money left the bank again
         credit[(p.customer_id, p.currency)] += int(p.amount_minor) - used_payment.get(p.id, 0)
     for r in s.refunds:
         credit[(r.customer_id, r.currency)] -= int(r.amount_minor)

@@ -77,6 +77,21 @@ class MasterDataView:
         self.shared.revision = None
 
 
+def _used_of(payment_id: Any) -> Any:
+    """What a payment has allocated, in its own currency: an allocation in another currency
+    counts what it cost in the payment's currency (fx_allocations.payment_minor)."""
+    from openbill.adapters.sql import tables_fx as fx
+
+    a, x = t.allocations.c, fx.fx_allocations.c
+    cost = func.coalesce(x.payment_minor, a.amount_minor)
+    return (
+        select(func.coalesce(func.sum(cost), 0))
+        .select_from(t.allocations.outerjoin(fx.fx_allocations, x.allocation_id == a.id))
+        .where(a.payment_id == payment_id)
+        .scalar_subquery()
+    )
+
+
 class _Repo:
     def __init__(self, conn: Connection, raw: RawWriter, ref: MasterDataView) -> None:
         self.conn = conn
@@ -348,22 +363,36 @@ class MoneyRepo(_Repo):
         return self.raw.insert("write_offs", values)
 
     def payment_used(self, payment_id: int) -> int:
-        """Minor units of a payment already allocated to invoices."""
-        a = t.allocations.c
-        stmt = select(func.coalesce(func.sum(a.amount_minor), 0)).where(a.payment_id == payment_id)
-        return int(self.conn.execute(stmt).scalar_one())
+        """Minor units of a payment (in its own currency) already allocated to invoices; all
+        of it once the payment was reversed."""
+        from openbill.adapters.sql import tables_fx as fx
+
+        if (
+            self._one(
+                select(fx.payment_reversals.c.id).where(
+                    fx.payment_reversals.c.payment_id == payment_id
+                )
+            )
+            is not None
+        ):
+            payment = self.payment(payment_id)
+            return int(payment.amount_minor) if payment is not None else 0
+        return int(
+            self.conn.execute(
+                select(_used_of(t.payments.c.id)).where(t.payments.c.id == payment_id)
+            ).scalar_one()
+        )
 
     def payments_with_room(self, customer_id: int, currency: str) -> list[tuple[int, int]]:
-        """(payment id, unallocated minor units) of a customer, oldest first."""
-        p, a = t.payments.c, t.allocations.c
-        used = (
-            select(func.coalesce(func.sum(a.amount_minor), 0))
-            .where(a.payment_id == p.id)
-            .scalar_subquery()
-        )
+        """(payment id, unallocated minor units) of a customer, oldest first; reversed
+        payments have none."""
+        from openbill.adapters.sql import tables_fx as fx
+
+        p, r = t.payments.c, fx.payment_reversals.c
+        reversed_ = select(r.id).where(r.payment_id == p.id).exists()
         stmt = (
-            select(p.id, (p.amount_minor - used).label("room"))
-            .where(p.customer_id == customer_id, p.currency == currency)
+            select(p.id, (p.amount_minor - _used_of(p.id)).label("room"))
+            .where(p.customer_id == customer_id, p.currency == currency, ~reversed_)
             .order_by(p.received_on, p.id)
         )
         return [(int(r.id), int(r.room)) for r in self.conn.execute(stmt) if r.room > 0]

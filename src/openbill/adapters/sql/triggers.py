@@ -6,7 +6,13 @@ too, so that a stray script or a bug cannot rewrite history. Drafts stay editabl
 
 from __future__ import annotations
 
-__all__ = ["APPEND_ONLY", "sqlite_statements", "postgresql_statements", "drop_statements"]
+__all__ = [
+    "APPEND_ONLY",
+    "append_only_statements",
+    "sqlite_statements",
+    "postgresql_statements",
+    "drop_statements",
+]
 
 APPEND_ONLY = (
     "payments",
@@ -102,3 +108,29 @@ def drop_statements(dialect: str) -> list[str]:
     ]
     names += [f"trg_{t}_append_only_{op}" for t in APPEND_ONLY for op in ("update", "delete")]
     return [f"DROP TRIGGER IF EXISTS {n}" for n in names]
+
+
+def append_only_statements(dialect: str, tables: tuple[str, ...], drop: bool = False) -> list[str]:
+    """Triggers (or their removal) that make later migrations' tables append-only too; on
+    PostgreSQL they call openbill_refuse_change() from migration 0001."""
+    out: list[str] = []
+    for table in tables:
+        if dialect == "postgresql":
+            name = f"trg_{table}_append_only"
+            out.append(
+                f"DROP TRIGGER IF EXISTS {name} ON {table}"
+                if drop
+                else f"CREATE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION openbill_refuse_change()"
+            )
+            continue
+        msg = _APPEND_MSG.format(table=table)
+        for op in ("UPDATE", "DELETE"):
+            name = f"trg_{table}_append_only_{op.lower()}"
+            out.append(
+                f"DROP TRIGGER IF EXISTS {name}"
+                if drop
+                else f"CREATE TRIGGER {name} BEFORE {op} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{msg}'); END"
+            )
+    return out

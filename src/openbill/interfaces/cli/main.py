@@ -1014,13 +1014,39 @@ def payments_record(
         "bank_transfer"
     ),
     reference: Annotated[str, typer.Option("--reference")] = "",
-    allocate: Annotated[str, typer.Option("--allocate", help="oldest or none")] = "oldest",
+    allocate: Annotated[
+        str,
+        typer.Option(
+            "--allocate",
+            help="auto (the invoices the reference names, else oldest first), reference, "
+            "oldest or none",
+        ),
+    ] = "auto",
     to: ToOption = None,
+    rate: Annotated[
+        str,
+        typer.Option(
+            "--rate",
+            help="paying invoices in another currency: 1 unit of the invoice currency = RATE "
+            "units of the payment currency [default: the stored rate of the day]",
+        ),
+    ] = "",
+    invoice_currency: Annotated[
+        str, typer.Option("--invoice-currency", help="pay the oldest invoices in this currency")
+    ] = "",
+    keep_difference: Annotated[
+        bool,
+        typer.Option(
+            "--keep-difference",
+            help="leave a small short payment open instead of writing it off",
+        ),
+    ] = False,
     idempotency_key: Annotated[str, typer.Option("--idempotency-key")] = "",
     entity: EntityOption = None,
     db: DbOption = None,
 ) -> None:
-    """Record a payment received and allocate it (oldest invoices first by default)."""
+    """Record a payment received and allocate it: to the invoices its reference names (an
+    invoice number or the RF creditor reference printed on the invoice), else oldest first."""
     pairs = parse_pairs(to, "NUMBER:AMOUNT", "--to")
     with opened(db) as book:
         cmd = pay.RecordPayment(
@@ -1034,13 +1060,28 @@ def payments_record(
             "explicit" if pairs else allocate,
             pairs,
             idempotency_key,
+            rate=rate,
+            invoice_currency=invoice_currency,
+            close_small_difference=not keep_difference,
         )
         r = pay.record_payment(book.uow(), cmd)
+    paid = f" to {', '.join(r.invoices)} ({r.how})" if r.invoices else ""
     out().print(
         f"recorded payment {r.id}: {money(r.amount_minor, r.currency)} {r.currency} from "
-        f"{customer}; allocated {money(r.allocated_minor, r.currency)}; customer credit now "
-        f"{money(r.credit_minor, r.currency)}"
+        f"{customer}; allocated {money(r.allocated_minor, r.currency)}{paid}; customer credit "
+        f"now {money(r.credit_minor, r.currency)}"
     )
+    if r.written_off_minor:
+        out().print(
+            f"small difference written off: {money(r.written_off_minor, r.written_off_currency)} "
+            f"{r.written_off_currency}"
+        )
+    if r.fx_difference_minor:
+        word = "gain" if r.fx_difference_minor > 0 else "loss"
+        out().print(
+            f"realised exchange {word}: {money(abs(r.fx_difference_minor), r.base_currency)} "
+            f"{r.base_currency}"
+        )
 
 
 @payments_app.command("allocate")
