@@ -22,7 +22,11 @@ __all__ = [
 ]
 
 _BODY_MAX = 21
-_RF = re.compile(r"RF\s?(\d\s?\d)((?:\s?[A-Z0-9]){1,21})", re.IGNORECASE)
+# Written compact ("RF18539007547034") or in groups of four as printed ("RF18 5390 0754 7034").
+_RF = re.compile(
+    r"\bRF(\d{2})((?:[A-Z0-9]{1,21}\b)|(?:(?: [A-Z0-9]{4})*(?: [A-Z0-9]{1,4})\b))",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"\b([A-Z]{2,4})[-/ ]?(\d{4})[-/ ]?(\d{1,6})\b", re.IGNORECASE)
 
 
@@ -71,13 +75,14 @@ def referenced_keys(text: str) -> tuple[list[str], list[str]]:
     was mistyped, and guessing would risk paying the wrong invoice."""
     rf_keys: list[str] = []
     for match in _RF.finditer(text or ""):
-        candidate = "RF" + "".join(match.group(1).split()) + "".join(match.group(2).split())
-        # The body may run into following text; take the longest valid prefix.
-        for end in range(len(candidate), 4, -1):
-            if is_valid_creditor_reference(candidate[:end]):
-                key = candidate[4:end].upper()
-                if key not in rf_keys:
-                    rf_keys.append(key)
+        groups = match.group(2).split()
+        # Printed groups may run into a following word of four letters: the reference is the
+        # longest run of whole groups whose check digits hold.
+        for end in range(len(groups), 0, -1):
+            body = "".join(groups[:end]).upper()
+            if len(body) <= _BODY_MAX and is_valid_creditor_reference(f"RF{match.group(1)}{body}"):
+                if body not in rf_keys:
+                    rf_keys.append(body)
                 break
     number_keys: list[str] = []
     for match in _NUMBER.finditer(text or ""):

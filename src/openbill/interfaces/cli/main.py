@@ -12,7 +12,14 @@ from rich.columns import Columns
 from rich.panel import Panel
 from rich.table import Table
 
-from openbill.interfaces.cli import disputes_cmds, documents_cmds, dunning_cmds, metrics_cmds
+from openbill.interfaces.cli import (
+    disputes_cmds,
+    documents_cmds,
+    dunning_cmds,
+    metrics_cmds,
+    payments_import_cmds,
+    receivables_cmds,
+)
 from openbill.interfaces.cli._common import (
     Col,
     CsvOption,
@@ -92,6 +99,8 @@ app.add_typer(documents_cmds.statements_app, name="statements")
 app.add_typer(disputes_cmds.disputes_app, name="disputes")
 app.add_typer(dunning_cmds.dunning_app, name="dunning")
 metrics_cmds.register(ar_app)
+payments_app.command("import")(payments_import_cmds.payments_import)
+receivables_cmds.register(app, payments_app)
 invoices_app.command("export")(documents_cmds.export)
 invoices_app.command("send")(invoices_send)
 customers_app.command("mail-prefs")(mail_prefs)
