@@ -9,17 +9,23 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from openbill.domain.fx import convert_minor
 from openbill.domain.invoice import DocumentKind, DocumentStatus, document_status
 from openbill.domain.ledger import ACCOUNT_NAMES, Account
+from openbill.domain.rejections import NotFound
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import MAX_LIST_ROWS, document_by_number, entity_by_code
+from openbill.usecases.fx import rate_between
 
 __all__ = [
     "DEFAULT_BUCKETS",
     "AgingRow",
     "aging",
+    "aging_in_base",
+    "BaseRate",
     "ledger_balances",
     "list_documents",
     "show_document",
@@ -58,6 +64,16 @@ class AgingRow:
     buckets: tuple[int, ...]
     total_minor: int
     credit_minor: int = 0  # unapplied cash held for the customer (shown apart)
+    base_currency: str = ""
+    base_total_minor: int | None = None  # the total in base currency; None: no rate
+    base_buckets: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRate:
+    currency: str
+    rate: Decimal | None  # 1 currency = rate base currency; None: no rate within a week
+    rate_date: date | None
 
 
 def aging(
@@ -69,11 +85,31 @@ def aging(
     that date, so the report can be run for any past date. Unused credit notes count as current
     (negative); unapplied cash appears in its own column.
     """
+    labels, out, _ = aging_in_base(uow, entity_code, as_of, bounds)
+    return labels, out
+
+
+def aging_in_base(
+    uow: UnitOfWork, entity_code: str, as_of: date, bounds: tuple[int, ...] = DEFAULT_BUCKETS
+) -> tuple[list[str], list[AgingRow], list[BaseRate]]:
+    """The aging report with each row also valued in the entity's base currency at the rate of
+    `as_of` (the latest stored rate up to a week old). A currency without a rate is listed with
+    rate None and its rows carry no base value, so a missing rate is visible, never guessed."""
     with uow:
         entity = entity_by_code(uow, entity_code)
         rows = uow.reports.open_items(entity.id, as_of)
         credits = uow.reports.credit_balances(entity.id, as_of)
-    sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * (len(bounds) + 2))
+        base = entity.base_currency
+        currencies = sorted({r.currency for r in rows} | {r.currency for r in credits})
+        rates: dict[str, BaseRate] = {}
+        for currency in currencies:
+            try:
+                found = rate_between(uow, entity, currency, base, as_of)
+                rates[currency] = BaseRate(currency, found.rate, found.rate_date)
+            except NotFound:
+                rates[currency] = BaseRate(currency, None, None)
+    width = len(bounds) + 2
+    sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * width)
     for row in rows:
         days = (as_of - row.due_date).days if row.kind == DocumentKind.INVOICE else 0
         sums[(row.customer_code, row.customer_name, row.currency)][bucket_of(days, bounds)] += int(
@@ -81,18 +117,27 @@ def aging(
         )
     credit_by = {(r.customer_code, r.customer_name, r.currency): -int(r.balance) for r in credits}
     keys = sorted(set(sums) | {k for k, v in credit_by.items() if v})
-    out = [
-        AgingRow(
-            k[0],
-            k[1],
-            k[2],
-            tuple(sums[k]) if k in sums else tuple([0] * (len(bounds) + 2)),
-            sum(sums[k]) if k in sums else 0,
-            credit_by.get(k, 0),
+    out = []
+    for k in keys:
+        buckets = tuple(sums[k]) if k in sums else tuple([0] * width)
+        rate = rates[k[2]].rate
+        base_buckets = (
+            tuple(convert_minor(b, k[2], base, rate) for b in buckets) if rate is not None else None
         )
-        for k in keys
-    ]
-    return bucket_labels(bounds), out
+        out.append(
+            AgingRow(
+                k[0],
+                k[1],
+                k[2],
+                buckets,
+                sum(buckets),
+                credit_by.get(k, 0),
+                base,
+                sum(base_buckets) if base_buckets is not None else None,
+                base_buckets,
+            )
+        )
+    return bucket_labels(bounds), out, [rates[c] for c in currencies]
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from openbill.interfaces.cli._common import (
     UsageError,
     emit,
     entity_code,
+    err,
     handle,
     money,
     opened,
@@ -1241,24 +1242,45 @@ def _buckets(text: str) -> tuple[int, ...]:
 def aging_rows(
     labels: list[str], result: list[rep.AgingRow]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows per customer and currency, then a TOTAL row per currency and one in base currency
+    over all currencies (left empty when a currency has no rate)."""
     rows: list[dict[str, Any]] = []
     sums: dict[str, list[int]] = defaultdict(lambda: [0] * (len(labels) + 2))
+    base = result[0].base_currency if result else ""
+    base_sums = [0] * (len(labels) + 1)
+    base_complete = True
     for r in result:
         row: dict[str, Any] = {"customer": r.customer, "name": r.name, "currency": r.currency}
         for label, value in zip(labels, r.buckets, strict=True):
             row[label] = money(value, r.currency)
         row["total"] = money(r.total_minor, r.currency)
         row["credit"] = money(r.credit_minor, r.currency)
+        row[f"total {base}"] = (
+            money(r.base_total_minor, base) if r.base_total_minor is not None else "no rate"
+        )
         rows.append(row)
         acc = sums[r.currency]
         for i, value in enumerate((*r.buckets, r.total_minor, r.credit_minor)):
             acc[i] += value
+        if r.base_buckets is None or r.base_total_minor is None:
+            base_complete = False
+        else:
+            for i, value in enumerate((*r.base_buckets, r.base_total_minor)):
+                base_sums[i] += value
     footer = []
     for cur in sorted(sums):
         values = sums[cur]
         row = {"customer": "TOTAL", "name": "", "currency": cur}
         for label, value in zip([*labels, "total", "credit"], values, strict=True):
             row[label] = money(value, cur)
+        row[f"total {base}"] = ""
+        footer.append(row)
+    if result and (len(sums) > 1 or base not in sums):
+        row = {"customer": f"TOTAL in {base}", "name": "", "currency": base}
+        for label, value in zip([*labels, "total"], base_sums, strict=True):
+            row[label] = money(value, base) if base_complete else "incomplete"
+        row["credit"] = ""
+        row[f"total {base}"] = money(base_sums[-1], base) if base_complete else "incomplete"
         footer.append(row)
     return rows, footer
 
@@ -1267,22 +1289,41 @@ def aging_rows(
 @handle
 def ar_aging(
     as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD")],
-    buckets: Annotated[str, typer.Option("--buckets", help="days past due")] = "30,60,90",
+    buckets: Annotated[
+        str, typer.Option("--buckets", help="upper bounds in days past due, e.g. 30,60,90")
+    ] = "30,60,90",
     entity: EntityOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
-    """Open receivables by customer in days-past-due buckets, with a total per currency."""
+    """Open receivables by customer in days-past-due buckets, with a total per currency and,
+    at the rate of the day (`openbill fx`), in the base currency."""
     on = parse_date(as_of, "--as-of")
+    assert on is not None
     bounds = _buckets(buckets)
     with opened(db) as book:
-        labels, result = rep.aging(book.uow(read_only=True), entity_code(book, entity), on, bounds)
+        labels, result, rates = rep.aging_in_base(
+            book.uow(read_only=True), entity_code(book, entity), on, bounds
+        )
     rows, footer = aging_rows(labels, result)
+    base = result[0].base_currency if result else ""
     cols = [Col("customer", "customer"), Col("name", "name", wrap=True), Col("currency", "cur")]
     cols += [Col(label, label, True) for label in labels]
     cols += [Col("total", "total", True), Col("credit", "credit", True)]
+    cols += [Col(f"total {base}", f"in {base}", True)] if base else []
     emit(rows, cols, as_json=as_json, as_csv=as_csv, title=f"AR aging as of {on}", footer=footer)
+    if not (as_json or as_csv):
+        for r in rates:
+            if r.currency == base:
+                continue
+            if r.rate is None:
+                err().print(
+                    f"no {r.currency}/{base} rate on {on} or in the week before: its rows have "
+                    f"no {base} value; add one with `openbill fx add`"
+                )
+            else:
+                out().print(f"1 {r.currency} = {r.rate} {base} (rate of {r.rate_date})")
 
 
 @ledger_app.command("balances")
