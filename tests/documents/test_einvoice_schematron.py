@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from stdnum import iso11649
 
 from openbill.adapters.clock import FixedClock
 from openbill.adapters.documents import cii, ubl
@@ -283,7 +284,9 @@ def test_standard_invoice_figures_by_hand(issued: Any) -> None:
     assert e.seller.address.postcode == "70173" and e.seller.address.city == "Stuttgart"
     assert e.seller.vat_id == "DE136695976"
     assert e.payment_means is not None and e.payment_means.iban == "DE89370400440532013000"
-    assert e.payment_means.remittance == e.number and e.payment_means.type_code == "58"
+    # BT-83 carries the ISO 11649 creditor reference of the number (checked by python-stdnum).
+    assert iso11649.is_valid(e.payment_means.remittance)
+    assert e.payment_means.remittance == "RF94INV2026000001" and e.payment_means.type_code == "58"
     assert e.due_date == date(2026, 4, 1) and e.payment_terms == "Payable within 30 days net"
 
 

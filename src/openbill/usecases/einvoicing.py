@@ -36,6 +36,7 @@ from openbill.domain.einvoice import (
 )
 from openbill.domain.invoice import DocumentKind, PaymentTerms
 from openbill.domain.money import minor_to_decimal
+from openbill.domain.reference import creditor_reference
 from openbill.domain.rejections import InvalidInput, InvalidState, NotFound
 from openbill.domain.units import unit_code
 from openbill.ports import UnitOfWork
@@ -138,7 +139,8 @@ def _einvoice(
     means = None
     if entity.iban and not credit:
         code = _SEPA_CREDIT_TRANSFER if currency == "EUR" else _CREDIT_TRANSFER
-        means = PaymentMeans(code, entity.iban, doc.number)
+        # BT-83: the RF creditor reference, which payments quoting it are allocated by.
+        means = PaymentMeans(code, entity.iban, creditor_reference(doc.number))
     intra_community = "K" in categories
     allowances = [a for a in adjustments or () if not a.is_charge]
     charges = [a for a in adjustments or () if a.is_charge]

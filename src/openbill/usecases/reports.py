@@ -15,6 +15,7 @@ from typing import Any
 from openbill.domain.fx import convert_minor
 from openbill.domain.invoice import DocumentKind, DocumentStatus, document_status
 from openbill.domain.ledger import ACCOUNT_NAMES, Account
+from openbill.domain.reference import creditor_reference, printable
 from openbill.domain.rejections import NotFound
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import MAX_LIST_ROWS, document_by_number, entity_by_code
@@ -291,6 +292,13 @@ def show_document(
             open_minor=_open_for_people(doc.kind, open_minor),
             derived_status=_status(
                 doc, open_minor, credited, as_of or uow.clock.today(), written_off
+            ),
+            # The ISO 11649 creditor reference a payer quotes: payments carrying it are
+            # allocated to this invoice (openbill payments record / import).
+            payment_reference=(
+                printable(creditor_reference(doc.number))
+                if doc.kind == DocumentKind.INVOICE and doc.number
+                else ""
             ),
         )
         lines = [dict(r._mapping) for r in uow.documents.lines(doc.id)]

@@ -865,6 +865,7 @@ def invoices_show(
             "customer": h["customer_code"],
             "date": str(h["document_date"]),
             "due": str(h["due_date"] or ""),
+            "payment_reference": h.get("payment_reference", ""),
             "currency": cur,
             "net": money(h["net_minor"], cur),
             "tax": money(h["tax_minor"], cur),
@@ -919,6 +920,8 @@ def invoices_show(
     if h["kind"] == "invoice":
         head.add_row("due", str(h["due_date"] or ""))
         head.add_row("terms", h["payment_terms"])
+        if h.get("payment_reference"):
+            head.add_row("pay with ref.", h["payment_reference"])
     if h["reason"]:
         head.add_row("reason", h["reason"])
     head.add_row("status", h["derived_status"])
