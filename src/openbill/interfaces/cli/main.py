@@ -50,7 +50,7 @@ from openbill.interfaces.cli.verification_cmds import (
     drafts_app,
     verification_app,
 )
-from openbill.usecases import client_records
+from openbill.usecases import client_records, disputes
 from openbill.usecases import invoices as inv
 from openbill.usecases import masterdata as md
 from openbill.usecases import payments as pay
@@ -849,6 +849,13 @@ def invoices_show(
             number,
             parse_date(as_of, "--as-of"),
         )
+        rebill = (
+            disputes.resolution_of_document(
+                book.uow(read_only=True), entity_code(book, entity), view.header["number"]
+            )
+            if view.header["number"]
+            else None
+        )
     h = view.header
     settlements = [
         (str(s["allocated_on"]), _source(s), s["amount_minor"]) for s in view.settlements
@@ -925,6 +932,12 @@ def invoices_show(
     if h["reason"]:
         head.add_row("reason", h["reason"])
     head.add_row("status", h["derived_status"])
+    if rebill is not None:
+        head.add_row(
+            "dispute",
+            f"{rebill['case_no']}: credit note {rebill['credit_note_number']}, corrected "
+            f"invoice {rebill['rebill_number'] or '-'}",
+        )
     totals = Table.grid(padding=(0, 2))
     totals.add_column(style="bold")
     totals.add_column(justify="right")
@@ -1184,6 +1197,7 @@ def payments_list(
             "amount": money(p["amount_minor"], p["currency"]),
             "allocated": money(p["allocated_minor"], p["currency"]),
             "unallocated": money(p["unallocated_minor"], p["currency"]),
+            "status": p["status"],
         }
         for p in result
     ]
@@ -1197,10 +1211,11 @@ def payments_list(
         "amount",
         "allocated",
         "unallocated",
+        "status",
     )
     emit(
         rows,
-        [Col(k, "cur" if k == "currency" else k.replace("_", " "), k in keys[-3:]) for k in keys],
+        [Col(k, "cur" if k == "currency" else k.replace("_", " "), k in keys[-4:-1]) for k in keys],
         as_json=as_json,
         as_csv=as_csv,
         title="Payments",
