@@ -823,6 +823,8 @@ def set_tolerance(uow: UnitOfWork, cmd: SetTolerance) -> int:
                 field="amount",
             )
         before = uow.fx.tolerance(entity.id, currency)
+        if before == minor:
+            return minor  # nothing changes, nothing to audit
         uow.fx.set_tolerance(
             {
                 "entity_id": entity.id,
