@@ -96,8 +96,14 @@ def resolve_tax(
     `valid_from` on or before `on`. Reverse charge, intra-community and export customers get the
     0 % category of their regime with its standard legal note, whatever the rule says.
     Customer-level exemption gives category E at 0 %, with the note of the rule when the rule
-    itself is an exemption with its own note, and the generic Article 132 note otherwise.
+    itself is an exemption with its own note, and the generic Article 132 note otherwise. A
+    rule of category O (outside the scope of VAT) applies to every customer alike.
     """
+    outside = _rule_in_force(tax_class, rules, jurisdiction, on)
+    if outside is not None and outside.category == TaxCategory.OUTSIDE_SCOPE:
+        # Outside the scope of VAT (late-payment interest, recovery fees, damages) for every
+        # customer: there is no supply whose tax could move to the buyer.
+        return _treatment_of(outside)
     if regime is CustomerRegime.DOMESTIC:
         rule = _rule_in_force(tax_class, rules, jurisdiction, on)
         if rule is None:
