@@ -41,6 +41,7 @@ class UnitOfWork(Protocol):
     fx: Any
     disputes: Any
     dunning: Any
+    metrics: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -11,6 +11,7 @@ from openbill.adapters.sql.disputes_repo import DisputesRepo
 from openbill.adapters.sql.dunning_repo import DunningRepo
 from openbill.adapters.sql.engine import READ_ONLY
 from openbill.adapters.sql.fx_repo import FxRepo
+from openbill.adapters.sql.metrics_queries import MetricsQueries
 from openbill.adapters.sql.outbox_repo import OutboxRepo
 from openbill.adapters.sql.raw import RawWriter
 from openbill.adapters.sql.repositories import (
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
         self.fx = FxRepo(conn, raw, ref)
         self.disputes = DisputesRepo(conn, raw, ref)
         self.dunning = DunningRepo(conn, raw, ref)
+        self.metrics = MetricsQueries(conn)
         return self
 
     @property

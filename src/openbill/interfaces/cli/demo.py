@@ -31,6 +31,7 @@ from openbill.config import Settings
 from openbill.domain.money import format_minor
 from openbill.interfaces.cli._common import out
 from openbill.interfaces.cli.demo_commercial import CORRECTED, Commercial
+from openbill.interfaces.cli.demo_receivables import Collections
 from openbill.usecases import commercial as com
 from openbill.usecases import invoices as inv
 from openbill.usecases import mailing as ml
@@ -659,7 +660,7 @@ class Demo:
         )
 
 
-def _finished(book: Book) -> int | None:
+def _finished(book: Book, start: date) -> int | None:
     """The number of invoices of a finished demo book, or None when the demo is not complete
     (no DEMO entity yet, or a run that stopped before its last step, the refund)."""
     with book.uow(read_only=True) as u:
@@ -668,8 +669,9 @@ def _finished(book: Book) -> int | None:
             return None
         if not any(r.entity_id == entity.id for r in u.money.all_refunds()):
             return None
+    end = month_end(start)
     docs = rep.list_documents(book.uow(read_only=True), ENTITY, kind="invoice")
-    return len(docs)
+    return sum(1 for d in docs if d.document_date <= end.isoformat())
 
 
 def run_demo(
@@ -688,7 +690,7 @@ def run_demo(
     clock = FixedClock(datetime.combine(start, time(9, 0), tzinfo=UTC))
     book = open_book(where, actor="demo", clock=clock)
     try:
-        count = _finished(book)
+        count = _finished(book, start)
         if count is None:
             _build(book, clock, start, console)
         commercial = Commercial(book, clock, start, where, folder, ENTITY)
@@ -699,13 +701,17 @@ def run_demo(
         commercial.run_billing()
         if count is not None and not commercial.result.added:
             invoices = rep.list_documents(book.uow(read_only=True), ENTITY, kind="invoice")
-            issued = sum(1 for d in invoices if d.status != "draft")
+            issued = sum(
+                1 for d in invoices if d.status != "draft" and d.document_date <= as_of.isoformat()
+            )
             console.print(
                 f"demo book already at {where}: {issued} invoices; nothing added "
                 f"(documents in {folder} are written again)"
             )
         commercial.documents(console)
-        ok = _summary(book, console, where, start, commercial)
+        collections = Collections(book, clock, start, folder, ENTITY)
+        collections.run(console)
+        ok = _summary(book, console, where, start, commercial, collections)
         drafts = commercial.result.drafts
         contract_invoice = _number_of(book, drafts["monthly"])
     finally:
@@ -777,16 +783,38 @@ def _build(book: Book, clock: FixedClock, start: date, console: Console) -> None
     )
 
 
-def _summary(book: Book, console: Console, where: str, start: date, commercial: Commercial) -> bool:
+def _summary(
+    book: Book,
+    console: Console,
+    where: str,
+    start: date,
+    commercial: Commercial,
+    collections: Collections,
+) -> bool:
     as_of = month_end(start)
-    docs = rep.list_documents(book.uow(read_only=True), ENTITY, as_of=as_of)
-    payments = rep.list_payments(book.uow(read_only=True), ENTITY)
+    docs = [
+        d
+        for d in rep.list_documents(book.uow(read_only=True), ENTITY, as_of=as_of)
+        if d.document_date <= as_of.isoformat()
+    ]
+    # The month's figures: what happened after it (the quarter of collections) is summed apart.
+    payments = [
+        p
+        for p in rep.list_payments(book.uow(read_only=True), ENTITY)
+        if p["received_on"] <= as_of.isoformat()
+    ]
     labels, aging = rep.aging(book.uow(read_only=True), ENTITY, as_of)
     report = verify(book.uow(read_only=True))
     with book.uow(read_only=True) as u:
         entity = u.entities.by_code(ENTITY)
-        refunds = [r for r in u.money.all_refunds() if r.entity_id == entity.id]
-        write_offs = [w for w in u.money.all_write_offs() if w.entity_id == entity.id]
+        refunds = [
+            r for r in u.money.all_refunds() if r.entity_id == entity.id and r.refunded_on <= as_of
+        ]
+        write_offs = [
+            w
+            for w in u.money.all_write_offs()
+            if w.entity_id == entity.id and w.written_off_on <= as_of
+        ]
 
     invoices = [d for d in docs if d.kind == "invoice" and d.status != "draft"]
     credits = [d for d in docs if d.kind == "credit_note"]
@@ -834,12 +862,14 @@ def _summary(book: Book, console: Console, where: str, start: date, commercial: 
     row("open receivables total", {c: sum(v) for c, v in bucket_sums.items()})
     row("customer credit (unapplied cash)", credit_sums)
     console.print(table)
+    now = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
     console.print(
-        f"{len(invoices)} invoices ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}),"
+        f"{len(invoices)} invoices (now {now}),"
         f" {len(credits)} credit note(s), {len(payments)} payments, {len(refunds)} refund(s),"
         f" {len(write_offs)} write-off(s); aging as of {as_of}"
     )
     _commercial_summary(book, console, commercial)
+    collections.summary(console)
     failed = [(n, k) for n, k in report.checks if k]
     if report.ok:
         console.print(Panel.fit(f"verify: all {len(report.checks)} checks passed", style="green"))

@@ -581,7 +581,7 @@ class Commercial:
         docs = [
             d
             for d in rep.list_documents(self.book.uow(read_only=True), self.entity, as_of=self.end)
-            if d.status != "draft" and d.number
+            if d.status != "draft" and d.number and d.document_date <= self.end.isoformat()
         ]
         facturx_of = {
             next(d.number for d in docs if d.customer == c and d.kind == "invoice")
