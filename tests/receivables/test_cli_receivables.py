@@ -81,7 +81,7 @@ def test_usd_invoice_paid_in_eur_by_rf_reference(db):
     ]
     rates = json.loads(run(db, "fx", "list", "--json"))
     assert rates == [
-        {"date": "2026-03-01", "from": "USD", "to": "EUR", "rate": "0.90", "source": "manual"}
+        {"date": "2026-03-01", "from": "USD", "to": "EUR", "rate": "0.9", "source": "manual"}
     ]
 
 

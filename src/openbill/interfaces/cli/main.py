@@ -1341,7 +1341,8 @@ def ar_aging(
                     f"no {base} value; add one with `openbill fx add`"
                 )
             else:
-                out().print(f"1 {r.currency} = {r.rate} {base} (rate of {r.rate_date})")
+                rate = format(r.rate.normalize(), "f")
+                out().print(f"1 {r.currency} = {rate} {base} (rate of {r.rate_date})")
 
 
 @ledger_app.command("balances")

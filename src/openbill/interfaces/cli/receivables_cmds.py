@@ -91,7 +91,7 @@ def fx_list(
             "date": r.rate_date.isoformat(),
             "from": r.from_currency,
             "to": r.to_currency,
-            "rate": str(r.rate),
+            "rate": format(r.rate.normalize(), "f"),  # the same on SQLite and PostgreSQL
             "source": r.source,
         }
         for r in rates
