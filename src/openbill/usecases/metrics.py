@@ -173,9 +173,7 @@ def receivables_metrics(
         tallies, written_off, written_off_count = _tally(
             reads.settled_invoices(entity.id, period.start, period.end, customer_id)
         )
-    currencies = sorted(
-        {*balances, *(cur for cur, _, _ in daily), *(k[2] for k in tallies)}
-    )
+    currencies = sorted({*balances, *(cur for cur, _, _ in daily), *(k[2] for k in tallies)})
     by_currency: dict[str, PaymentTally] = defaultdict(PaymentTally)
     for (_, _, currency), tally in tallies.items():
         by_currency[currency] = by_currency[currency] + tally

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Row
 from openbill.adapters.sql import tables as t
 from openbill.adapters.sql import tables_dunning as d
 from openbill.adapters.sql import tables_outbox as ob
-from openbill.adapters.sql.repositories import _Repo
+from openbill.adapters.sql.repositories import _Repo, reversed_payment
 
 __all__ = ["DunningRepo"]
 
@@ -188,6 +188,7 @@ class DunningRepo(_Repo):
             p.currency == currency,
             p.received_on >= first,
             p.received_on <= last,
+            ~reversed_payment(p.id),  # a payment that bounced kept no promise
         )
         return int(self.conn.execute(stmt).scalar_one())
 

@@ -24,6 +24,7 @@ from sqlalchemy import case, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection, Row
 
 from openbill.adapters.sql import tables as t
+from openbill.adapters.sql.repositories import reversed_payment, small_difference
 from openbill.domain.invoice import DocumentKind
 from openbill.domain.ledger import Account
 
@@ -111,13 +112,19 @@ class MetricsQueries:
             case((a.payment_id.is_not(None), a.amount_minor), else_=0).label("paid"),
             case((a.credit_note_id.is_not(None), a.amount_minor), else_=0).label("credited"),
             literal(0).label("written_off"),
-        ).where(a.entity_id == entity_id, a.allocated_on <= end)
+        ).where(
+            a.entity_id == entity_id,
+            a.allocated_on <= end,
+            # A payment that bounced paid nothing: its invoices were reopened.
+            ~reversed_payment(a.payment_id),
+        )
+        small = small_difference(w.id)  # a small payment difference is part of the payment
         written = select(
             w.invoice_id,
             w.written_off_on,
+            case((small, w.amount_minor), else_=0),
             literal(0),
-            literal(0),
-            w.amount_minor,
+            case((small, 0), else_=w.amount_minor),
         ).where(w.entity_id == entity_id, w.written_off_on <= end)
         if customer_id is not None:
             allocated = allocated.where(a.customer_id == customer_id)

@@ -77,6 +77,29 @@ class MasterDataView:
         self.shared.revision = None
 
 
+def small_difference(write_off_id: Any) -> Any:
+    """Whether a write-off closed a small payment difference (its entry posts to 6910)."""
+    e, j = t.journal_entries.c, t.journal_lines.c
+    return (
+        select(j.id)
+        .join(t.journal_entries, e.id == j.entry_id)
+        .where(
+            e.source_table == "write_offs",
+            e.source_id == write_off_id,
+            j.account == Account.PAYMENT_DIFFERENCES.value,
+        )
+        .exists()
+    )
+
+
+def reversed_payment(payment_id: Any) -> Any:
+    """Whether a payment was reversed (bounced)."""
+    from openbill.adapters.sql import tables_fx as fx
+
+    r = fx.payment_reversals.c
+    return select(r.id).where(r.payment_id == payment_id).exists()
+
+
 def _used_of(payment_id: Any) -> Any:
     """What a payment has allocated, in its own currency: an allocation in another currency
     counts what it cost in the payment's currency (fx_allocations.payment_minor)."""
@@ -654,10 +677,12 @@ class ReportRepo(_Repo):
         return {int(i): int(s) for i, s in self.conn.execute(stmt)}
 
     def written_off_by_invoice(self, entity_id: int) -> dict[int, int]:
+        """Bad debt written off per invoice; small payment differences (posted to 6910) are
+        part of a payment, not a write-off of the debt."""
         w = t.write_offs.c
         stmt = (
             select(w.invoice_id, func.sum(w.amount_minor))
-            .where(w.entity_id == entity_id)
+            .where(w.entity_id == entity_id, ~small_difference(w.id))
             .group_by(w.invoice_id)
         )
         return {int(i): int(s) for i, s in self.conn.execute(stmt)}
@@ -668,11 +693,22 @@ class ReportRepo(_Repo):
         return self.conn.execute(stmt).all()
 
     def settlements(self, document_id: int) -> Sequence[Row[Any]]:
-        a = t.allocations.c
+        """Allocations to or from a document; a reversed payment's with the reversal date."""
+        from openbill.adapters.sql import tables_fx as fx
+
+        a, r = t.allocations.c, fx.payment_reversals.c
         stmt = (
             select(
-                a.id, a.payment_id, a.credit_note_id, a.invoice_id, a.amount_minor, a.allocated_on
+                a.id,
+                a.payment_id,
+                a.credit_note_id,
+                a.invoice_id,
+                a.amount_minor,
+                a.allocated_on,
+                r.reversed_on,
+                r.reason.label("reversal_reason"),
             )
+            .outerjoin(fx.payment_reversals, r.payment_id == a.payment_id)
             .where((a.invoice_id == document_id) | (a.credit_note_id == document_id))
             .order_by(a.id)
         )

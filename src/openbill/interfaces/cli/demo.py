@@ -31,7 +31,7 @@ from openbill.config import Settings
 from openbill.domain.money import format_minor
 from openbill.interfaces.cli._common import out
 from openbill.interfaces.cli.demo_commercial import CORRECTED, Commercial
-from openbill.interfaces.cli.demo_receivables import Collections
+from openbill.interfaces.cli.demo_receivables import Collections, quarter_of
 from openbill.usecases import commercial as com
 from openbill.usecases import invoices as inv
 from openbill.usecases import mailing as ml
@@ -716,6 +716,7 @@ def run_demo(
         contract_invoice = _number_of(book, drafts["monthly"])
     finally:
         book.close()
+    quarter_start, quarter_end = quarter_of(start)
     console.print("\nTry next (after `source .venv/bin/activate`, or with .venv/bin/openbill):")
     db_opt = "" if where == "./openbill.db" else f" --db {where}"
     for cmd, extra in (
@@ -731,6 +732,15 @@ def run_demo(
         ("openbill outbox list", ""),
         (f"openbill statements show MFG-003 --from {start} --to {as_of}", ""),
         (f"openbill ar aging --as-of {as_of}", ""),
+        (f"openbill ar aging --as-of {quarter_end}", "    # after the quarter, in EUR too"),
+        (f"openbill ar metrics --from {quarter_start} --to {quarter_end}", ""),
+        ("openbill dunning runs", ""),
+        ("openbill dunning report", "    # the last run: steps taken, skipped and why"),
+        ("openbill dunning holds list --all", ""),
+        ("openbill disputes list --status all", ""),
+        ("openbill disputes report", ""),
+        ("openbill payments list", ""),
+        ("openbill fx list", ""),
         ("openbill verify", ""),
     ):
         console.print(f"  {cmd}{db_opt}{extra}", markup=False)

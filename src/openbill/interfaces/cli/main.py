@@ -857,12 +857,22 @@ def invoices_show(
             else None
         )
     h = view.header
-    settlements = [
-        (str(s["allocated_on"]), _source(s), s["amount_minor"]) for s in view.settlements
-    ] + [
-        (str(w["written_off_on"]), f"write-off: {w['reason']}", w["amount_minor"])
-        for w in view.write_offs
-    ]
+    settlements = (
+        [(str(s["allocated_on"]), _source(s), s["amount_minor"]) for s in view.settlements]
+        + [
+            (
+                str(s["reversed_on"]),
+                f"payment {s['payment_id']} returned: {s['reversal_reason']}",
+                -s["amount_minor"],
+            )
+            for s in view.settlements
+            if s.get("reversed_on") is not None
+        ]
+        + [
+            (str(w["written_off_on"]), f"write-off: {w['reason']}", w["amount_minor"])
+            for w in view.write_offs
+        ]
+    )
     cur = h["currency"]
     if as_json:
         data = {

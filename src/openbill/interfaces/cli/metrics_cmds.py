@@ -184,17 +184,15 @@ def metrics(
         raise UsageError("choose one of --json and --csv")
     if as_of and (start or end):
         raise UsageError("give either --as-of (with --months) or --from and --to")
-    cmd_args = {
-        "as_of": parse_date(as_of, "--as-of"),
-        "months": months,
-        "start": parse_date(start, "--from"),
-        "end": parse_date(end, "--to"),
-        "customer": customer,
-    }
+    on, first, last = (
+        parse_date(as_of, "--as-of"),
+        parse_date(start, "--from"),
+        parse_date(end, "--to"),
+    )
     with opened(db) as book:
         report = met.receivables_metrics(
             book.uow(read_only=True),
-            met.ReceivablesMetrics(entity_code(book, entity), **cmd_args),
+            met.ReceivablesMetrics(entity_code(book, entity), on, months, first, last, customer),
             queries=for_uow,
         )
     currencies = [_currency_row(m) for m in report.currencies]
