@@ -76,6 +76,15 @@ def test_a_bounced_payment_does_not_keep_a_promise(book, clock):
         dun.AddPromise(ENTITY, "C1", date(2026, 3, 20), "119.00", made_on=date(2026, 3, 13)),
     )
     paid = _pay(book, "119.00", date(2026, 3, 18))
+
+    def received() -> int:
+        with book.uow(read_only=True) as u:
+            customer = u.customers.by_code(u.entities.by_code(ENTITY).id, "C1")
+            return int(
+                u.dunning.paid_between(customer.id, "EUR", date(2026, 3, 13), date(2026, 3, 23))
+            )
+
+    assert received() == 11900  # the promise is kept, until ...
     pay.reverse_payment(
         book.uow(), pay.ReversePayment(ENTITY, paid.id, "returned", date(2026, 3, 19))
     )
