@@ -165,7 +165,7 @@ def _named_invoices(uow: Any, entity: Any, reference: str) -> list[Any]:
         match = _KEY.fullmatch(key)
         if match is None:
             continue
-        doc = uow.documents.by_number(entity.id, f"{match[1]}-{match[2]}-{match[3]}")
+        doc = uow.documents.brief_by_number(entity.id, f"{match[1]}-{match[2]}-{match[3]}")
         if doc is None or doc.kind != DocumentKind.INVOICE or doc.status != "issued":
             continue
         if all(d.id != doc.id for d in found):

@@ -282,7 +282,7 @@ def _referenced(uow: UnitOfWork, entity: Any, customer: Any, reference: str) -> 
         if match is None:
             continue
         number = f"{match[1]}-{match[2]}-{match[3]}"
-        doc = uow.documents.by_number(entity.id, number)
+        doc = uow.documents.brief_by_number(entity.id, number)
         if doc is None or doc.kind != DocumentKind.INVOICE or doc.status != "issued":
             continue
         if doc.customer_id != customer.id:
@@ -501,9 +501,14 @@ def _close_small_differences(
     """A payment used up that leaves an invoice with a small amount open (within the
     currency's tolerance) closes it with a small-difference write-off."""
     total = 0
+    tolerances: dict[str, int] = {}
     for piece in pieces:
         target = piece.target
-        tolerance = uow.fx.tolerance(entity.id, target.currency)
+        if target.currency not in tolerances:
+            tolerances[target.currency] = uow.fx.tolerance(entity.id, target.currency)
+        tolerance = tolerances[target.currency]
+        if tolerance <= 0 or piece.amount_minor >= target.open_minor:
+            continue  # no tolerance, or the payment settled the invoice in full
         left = uow.ledger.document_open(target.id)
         if not 0 < left <= tolerance:
             continue

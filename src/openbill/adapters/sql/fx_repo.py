@@ -105,11 +105,11 @@ class FxRepo(_Repo):
     # Tolerance.
 
     def tolerance(self, entity_id: int, currency: str) -> int:
-        s = fx.receivables_settings.c
-        row = self._one(
-            select(s.tolerance_minor).where(s.entity_id == entity_id, s.currency == currency)
+        rows = self.raw.execute(
+            "SELECT tolerance_minor FROM receivables_settings WHERE entity_id = ? AND currency = ?",
+            (entity_id, currency),
         )
-        return int(row.tolerance_minor) if row is not None else 0
+        return int(rows[0][0]) if rows else 0
 
     def set_tolerance(self, values: Values) -> None:
         s = fx.receivables_settings.c

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, insert, select, update
@@ -241,6 +241,27 @@ class DocumentRepo(_Repo):
         d = t.documents.c
         return self._one(select(t.documents).where(d.entity_id == entity_id, d.number == number))
 
+    def brief_by_number(self, entity_id: int, number: str) -> DocumentBrief | None:
+        """What allocating a payment needs of a document named by its number (every payment
+        reference is looked up, so through the driver cursor)."""
+        rows = self.raw.execute(
+            "SELECT id, number, kind, status, customer_id, currency, document_date "
+            "FROM documents WHERE entity_id = ? AND number = ?",
+            (entity_id, number),
+        )
+        if not rows:
+            return None
+        i, num, kind, status, customer_id, currency, day = rows[0]
+        return DocumentBrief(
+            int(i),
+            str(num),
+            str(kind),
+            str(status),
+            int(customer_id),
+            str(currency),
+            as_date(day),
+        )
+
     def lines(self, document_id: int) -> Sequence[Row[Any]]:
         ln = t.document_lines.c
         stmt = select(t.document_lines).where(ln.document_id == document_id).order_by(ln.line_no)
@@ -439,23 +460,25 @@ class LedgerRepo(_Repo):
         self.raw.insert_many("journal_lines", [{**line, "entry_id": entry_id} for line in lines])
         return entry_id
 
+    # The two sums below run for every payment allocated: through the driver cursor (see raw).
+
     def document_open(self, document_id: int) -> int:
         """Receivable still open on a document: the sum of its receivable postings."""
-        j = t.journal_lines.c
-        stmt = select(func.coalesce(func.sum(j.amount_minor), 0)).where(
-            j.document_id == document_id, j.account == Account.RECEIVABLE.value
+        rows = self.raw.execute(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM journal_lines "
+            "WHERE document_id = ? AND account = ?",
+            (document_id, Account.RECEIVABLE.value),
         )
-        return int(self.conn.execute(stmt).scalar_one())
+        return int(rows[0][0])
 
     def customer_credit(self, customer_id: int, currency: str) -> int:
         """Customer credit (unapplied cash) held for a customer, as a positive number."""
-        j = t.journal_lines.c
-        stmt = select(func.coalesce(func.sum(j.amount_minor), 0)).where(
-            j.customer_id == customer_id,
-            j.currency == currency,
-            j.account == Account.CUSTOMER_CREDIT.value,
+        rows = self.raw.execute(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM journal_lines "
+            "WHERE customer_id = ? AND currency = ? AND account = ?",
+            (customer_id, currency, Account.CUSTOMER_CREDIT.value),
         )
-        return -int(self.conn.execute(stmt).scalar_one())
+        return -int(rows[0][0])
 
     def open_documents(self, customer_id: int, currency: str, kind: str) -> list[Row[Any]]:
         """Issued documents of a customer with receivable still open, oldest due first."""
@@ -580,10 +603,30 @@ class ChainRepo(_Repo):
         return {r.name: (int(r.seq), r.hash) for r in rows}
 
 
+class DocumentBrief(NamedTuple):
+    id: int
+    number: str
+    kind: str
+    status: str
+    customer_id: int
+    currency: str
+    document_date: date
+
+
+class Seen(NamedTuple):
+    request_hash: str
+    result: str
+
+
 class IdempotencyRepo(_Repo):
-    def get(self, scope: str, key: str) -> Row[Any] | None:
-        k = t.idempotency_keys.c
-        return self._one(select(t.idempotency_keys).where(k.scope == scope, k.key == key))
+    def get(self, scope: str, key: str) -> Seen | None:
+        """The request hash and stored result of a key already used (read on every keyed
+        request, so through the driver cursor)."""
+        rows = self.raw.execute(
+            'SELECT request_hash, result FROM idempotency_keys WHERE scope = ? AND "key" = ?',
+            (scope, key),
+        )
+        return Seen(str(rows[0][0]), str(rows[0][1])) if rows else None
 
     def put(self, values: Values) -> None:
         self.raw.insert_many("idempotency_keys", [values])
