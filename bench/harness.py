@@ -134,6 +134,27 @@ GROUPS = {
             {"sqlite": 2_000},
             200,
         ),
+        Group(
+            "aging",
+            "AR aging",
+            "invoices/s",
+            (("floor", "bench.jobs.aging_floor"), ("openbill", "bench.jobs.aging")),
+            # Each run builds its book of N invoices in bulk first (about 1.5 min per million).
+            {"sqlite": 1_000_000, "postgresql": 1_000_000},
+            50_000,
+        ),
+        Group(
+            "payments_import",
+            "payments import",
+            "payments/s",
+            (
+                ("floor", "bench.jobs.payments_import_floor"),
+                ("openbill", "bench.jobs.payments_import"),
+            ),
+            # N payments against 100,000 open invoices, built in bulk first (~30 s).
+            {"sqlite": 10_000, "postgresql": 10_000},
+            1_000,
+        ),
     )
 }
 # --only selectors for issue #3: a group's name, these aliases, or "issue3" for all of them.
@@ -143,7 +164,9 @@ GROUP_ALIASES = {
     "ubl": ("render_ubl",),
     "cii": ("render_cii",),
     "render": ("render_pdf", "render_ubl", "render_cii"),
-    "issue3": tuple(GROUPS),
+    "issue3": ("prepare_verify", "render_pdf", "render_ubl", "render_cii"),
+    "issue4": ("aging", "payments_import"),
+    "payments": ("payments_import",),
 }
 
 NOT_YET = "not yet available"
@@ -639,6 +662,38 @@ def rich_table(rows: list[Row], title: str) -> Table:
     return table
 
 
+def carried_rows(jobs: list[Job], measured: list[Row]) -> tuple[list[Row], str]:
+    """The rows of the last full run (bench/results/history.jsonl) for the jobs a partial run
+    did not measure, and that run's date."""
+    full = None
+    if HISTORY.exists():
+        for line in HISTORY.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record.get("kind") == "full":
+                full = record
+    if full is None:
+        raise SystemExit("--merge needs a full run in bench/results/history.jsonl first")
+    have = {row.key for row in measured}
+    by_key = {f"{j.group}.{j.name}.{b}": (j, b) for j in jobs for b in j.backends}
+    out = []
+    for old in full["rows"]:
+        if old["name"] in have or old["name"] not in by_key:
+            continue
+        job, backend = by_key[old["name"]]
+        out.append(
+            Row(
+                job,
+                backend,
+                int(old["n"]),
+                old.get("seconds"),
+                old.get("status"),
+                list(old.get("runs") or []),
+                dict(old.get("check") or {}),
+            )
+        )
+    return out, str(full["date"]).replace("T", " ").removesuffix("Z")[:16]
+
+
 def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, Any]) -> str:
     lines = [
         "## Results",
@@ -646,6 +701,7 @@ def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, An
         f"Measured {run['date']} UTC, commit `{machine.get('commit') or 'unknown'}`, "
         f"with `{run['command']}`"
         + (f", median of {run['repeat']} runs" if run["repeat"] > 1 else "")
+        + (f"; {run['merged']}" if run.get("merged") else "")
         + ".",
         "",
         "| " + " | ".join(HEADERS) + " |",
@@ -669,7 +725,7 @@ def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, An
         lines.append("")
     if issue3_rows(rows):
         lines += [
-            "### Preparation, verification and rendering (issue #3)",
+            "### Preparation, verification, rendering (issue #3) and reports (issue #4)",
             "",
             "| " + " | ".join(HEADERS3) + " |",
             "| " + " | ".join(["---"] * 3 + ["---:"] * 3 + ["---", "---:"]) + " |",
@@ -818,6 +874,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     write.add_argument(
         "--no-write", dest="write", action="store_false", help="write nothing, not even history"
     )
+    write.add_argument(
+        "--merge",
+        dest="merge",
+        action="store_true",
+        default=False,
+        help="a partial run that replaces only its own rows in docs/benchmarks.md and "
+        "bench/results/latest.json; the other rows stay those of the last full run, and the "
+        "page says which rows were measured when",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1 or (args.n is not None and args.n < 1):
         parser.error("--repeat and --n must be positive")
@@ -856,6 +921,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=140 if wide else None)
     partial = bool(args.selected or args.backend or args.quick or args.n or args.modules)
     write = (not partial) if args.write is None else args.write
+    if args.merge and args.quick:
+        raise SystemExit("--merge keeps full-size figures only: run without --quick")
     sizes = N_QUICK if args.quick else N_FULL
 
     jobs = [
@@ -926,7 +993,9 @@ def main(argv: list[str] | None = None) -> int:
     if issue_rows(rows):
         console.print(rich_table(rows, f"Issue N invoices — {run['date']} UTC"))
     if issue3_rows(rows):
-        console.print(rich_table3(rows, f"Prepare + verify, render (issue #3) — {run['date']} UTC"))
+        console.print(
+            rich_table3(rows, f"Prepare + verify, render, aging (#3, #4) — {run['date']} UTC")
+        )
     for row in rows:
         if row.status and row.status.startswith("failed") and row.check.get("error"):
             console.print(f"[red]{row.label} on {BACKENDS[row.backend]}:[/]")
@@ -959,7 +1028,15 @@ def main(argv: list[str] | None = None) -> int:
     with HISTORY.open("a", encoding="utf-8") as history:
         history.write(json.dumps(record, default=str) + "\n")
     written = [HISTORY]
-    if write:
+    if args.merge:
+        carried, when = carried_rows(all_jobs(args.modules), rows)
+        run["merged"] = f"the rows not measured now are those of the full run of {when} UTC"
+        merged = carried + [row for row in rows if row.rate is not None or row.status]
+        merged.sort(key=lambda r: (["issue", *GROUPS].index(r.job.group), r.backend))
+        LATEST.write_text(json.dumps(entries(merged), indent=2) + "\n")
+        write_doc(markdown_results(merged, machine, run))
+        written += [LATEST, DOC]
+    elif write:
         LATEST.write_text(json.dumps(results, indent=2) + "\n")
         write_doc(markdown_results(rows, machine, run))
         written += [LATEST, DOC]

@@ -11,7 +11,6 @@ import pytest
 from fixtures_book import ENTITY, invoice, row_counts, verify_clean
 
 import openbill.domain.metrics
-from openbill.adapters.sql.metrics_queries import for_uow
 from openbill.domain.metrics import NotEnoughData, Period
 from openbill.domain.rejections import InvalidInput, NotFound
 from openbill.usecases import invoices as inv
@@ -22,7 +21,7 @@ from .scenario import pay_oldest
 
 def metrics(book, **kwargs) -> met.MetricsReport:
     return met.receivables_metrics(
-        book.uow(read_only=True), met.ReceivablesMetrics(ENTITY, **kwargs), queries=for_uow
+        book.uow(read_only=True), met.ReceivablesMetrics(ENTITY, **kwargs)
     )
 
 

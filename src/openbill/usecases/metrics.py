@@ -164,7 +164,7 @@ def receivables_metrics(
         period = _period(cmd, uow.clock.today())
         entity = entity_by_code(uow, cmd.entity)
         customer_id = customer_by_code(uow, entity.id, cmd.customer).id if cmd.customer else None
-        reads: MetricsQueries = queries(uow) if queries else getattr(uow, "metrics")  # noqa: B009
+        reads: MetricsQueries = queries(uow) if queries else uow.metrics
         slices = month_slices(period.end, MAX_COUNTBACK_MONTHS)
         balances = reads.receivables(entity.id, period.start, period.end, customer_id)
         daily = reads.credit_sales_by_day(

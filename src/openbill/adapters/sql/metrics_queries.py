@@ -28,7 +28,7 @@ from openbill.adapters.sql.repositories import reversed_payment, small_differenc
 from openbill.domain.invoice import DocumentKind
 from openbill.domain.ledger import Account
 
-__all__ = ["MetricsQueries", "for_uow"]
+__all__ = ["MetricsQueries"]
 
 # Rows fetched at a time when streaming the settled invoices (a server-side cursor on
 # PostgreSQL), so a long period does not hold every row in memory at once.
@@ -176,8 +176,3 @@ class MetricsQueries:
             # picks nested loops here and takes ten times longer; every row is wanted.
             self.conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
         return self.conn.execute(stmt)
-
-
-def for_uow(uow: Any) -> MetricsQueries:
-    """The metric reads of an entered SQL unit of work (until it carries them itself)."""
-    return MetricsQueries(uow.connection)

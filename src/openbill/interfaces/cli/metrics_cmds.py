@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 
-from openbill.adapters.sql.metrics_queries import for_uow
 from openbill.domain.metrics import Metric, NotEnoughData, PaymentTimes
 from openbill.interfaces.cli._common import (
     Col,
@@ -193,7 +192,6 @@ def metrics(
         report = met.receivables_metrics(
             book.uow(read_only=True),
             met.ReceivablesMetrics(entity_code(book, entity), on, months, first, last, customer),
-            queries=for_uow,
         )
     currencies = [_currency_row(m) for m in report.currencies]
     customers = [_customer_row(c) for c in report.customers]
