@@ -290,3 +290,49 @@ def _usd_customer_once(book):
             return
     _usd_customer(book)
     _rate(book, date(2026, 3, 1), "USD", "EUR", "0.90")
+
+
+def test_statement_shows_the_conversion_and_a_returned_payment(book):
+    from openbill.adapters.sql.statement_queries import for_uow
+    from openbill.usecases.statements import customer_statement
+
+    _usd_customer(book)
+    doc = _usd_invoice(book)
+    _rate(book, date(2026, 3, 1), "USD", "EUR", "0.90")
+    paid = pay.record_payment(
+        book.uow(),
+        pay.RecordPayment(
+            ENTITY,
+            "CUS",
+            "110.00",
+            "EUR",
+            date(2026, 3, 20),
+            reference=doc.number,
+            allocate="auto",
+            rate="0.92",
+        ),
+    )
+    pay.reverse_payment(
+        book.uow(), pay.ReversePayment(ENTITY, paid.id, "recalled by the payer", date(2026, 3, 22))
+    )
+    statement = customer_statement(
+        book.uow(read_only=True),
+        ENTITY,
+        "CUS",
+        date(2026, 3, 1),
+        date(2026, 3, 31),
+        queries=for_uow,
+    )
+    sections = {s.currency: s for s in statement.sections}
+    usd = [
+        (ln.kind, ln.description, ln.debit_minor, ln.credit_minor) for ln in sections["USD"].lines
+    ]
+    # USD: the invoice 119.00, converted away on 03-20, back on 03-22 by the return.
+    assert usd == [
+        ("invoice", "Invoice", 11900, 0),
+        ("fx_allocation", "Payment converted at 1 USD = 0.92 EUR", 0, 11900),
+        ("payment_reversal", "Payment returned: recalled by the payer", 11900, 0),
+    ]
+    assert sections["USD"].closing_minor == 11900
+    # EUR: 110.00 received, 109.48 of it converted, and all of it returned: nothing left.
+    assert sections["EUR"].closing_minor == 0

@@ -435,7 +435,7 @@ def _apply(
             outcome.fx_difference_minor += diff
             entry = fx_payment_allocated(
                 on,
-                f"{text} at {piece.rate}",
+                f"{text}: 1 {target.currency} = {piece.rate} {payment.currency}",
                 customer.id,
                 target.id,
                 (payment.currency, piece.cost_minor),

@@ -190,6 +190,15 @@ def _movement(row: Any) -> Movement:
     elif row.source_table == "write_offs":
         reference = row.write_off_number or ""
         description = f"Write-off: {row.write_off_reason}"
+    elif kind == "payment_reversal":
+        # "payment 46 from SAAS-021 reversed: returned direct debit, reason AM04 (...)"
+        reference = ""
+        description = "Payment returned: " + row.description.partition("reversed: ")[2]
+    elif kind == "fx_allocation":
+        # "payment 48 to INV-2026-000026: 1 USD = 0.9041591320 EUR", a line per currency
+        target, _, rate = row.description.partition(" to ")[2].partition(": ")
+        reference = target
+        description = f"Payment converted at {rate}"
     else:
         reference, description = "", row.description
     return Movement(

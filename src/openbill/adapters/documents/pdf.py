@@ -241,6 +241,8 @@ KIND_LABELS = {
     "payment": "Payment",
     "refund": "Refund",
     "write_off": "Write-off",
+    "payment_reversal": "Payment returned",
+    "fx_allocation": "Currency conversion",
 }
 
 
