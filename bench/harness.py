@@ -662,24 +662,27 @@ def rich_table(rows: list[Row], title: str) -> Table:
     return table
 
 
-def carried_rows(jobs: list[Job], measured: list[Row]) -> tuple[list[Row], str]:
-    """The rows of the last full run (bench/results/history.jsonl) for the jobs a partial run
-    did not measure, and that run's date."""
-    full = None
-    if HISTORY.exists():
-        for line in HISTORY.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            if record.get("kind") == "full":
-                full = record
-    if full is None:
-        raise SystemExit("--merge needs a full run in bench/results/history.jsonl first")
-    have = {row.key for row in measured}
+def _history() -> list[dict[str, Any]]:
+    if not HISTORY.exists():
+        return []
+    return [json.loads(line) for line in HISTORY.read_text(encoding="utf-8").splitlines()]
+
+
+def _rows_from(record: dict[str, Any], jobs: list[Job], skip: set[str]) -> list[Row]:
+    """The rows a history record holds, as Rows of the known jobs (not those in `skip`)."""
     by_key = {f"{j.group}.{j.name}.{b}": (j, b) for j in jobs for b in j.backends}
     out = []
-    for old in full["rows"]:
-        if old["name"] in have or old["name"] not in by_key:
+    for old in record["rows"]:
+        if old["name"] in skip or old["name"] not in by_key:
             continue
         job, backend = by_key[old["name"]]
+        description = job.summary
+        if job.kind == "ours":
+            try:
+                module = importlib.import_module(job.target)
+                description = getattr(module, "DESCRIPTION", "") or description
+            except ImportError:
+                pass
         out.append(
             Row(
                 job,
@@ -689,9 +692,60 @@ def carried_rows(jobs: list[Job], measured: list[Row]) -> tuple[list[Row], str]:
                 old.get("status"),
                 list(old.get("runs") or []),
                 dict(old.get("check") or {}),
+                description,
             )
         )
-    return out, str(full["date"]).replace("T", " ").removesuffix("Z")[:16]
+    return out
+
+
+def carried_rows(jobs: list[Job], measured: list[Row]) -> tuple[list[Row], str]:
+    """The rows of the last full run (bench/results/history.jsonl) for the jobs a partial run
+    did not measure, and that run's date."""
+    full = next((r for r in reversed(_history()) if r.get("kind") == "full"), None)
+    if full is None:
+        raise SystemExit("--merge needs a full run in bench/results/history.jsonl first")
+    rows = _rows_from(full, jobs, {row.key for row in measured})
+    return rows, str(full["date"]).replace("T", " ").removesuffix("Z")[:16]
+
+
+def rewrite_last_merge() -> None:
+    """Write docs/benchmarks.md and latest.json again from the last partial run in the history
+    merged with the last full run, measuring nothing (after a change to how pages are laid
+    out)."""
+    jobs = all_jobs()
+    last = next((r for r in reversed(_history()) if r.get("kind") == "partial"), None)
+    if last is None:
+        raise SystemExit("no partial run in bench/results/history.jsonl")
+    measured = [r for r in _rows_from(last, jobs, set()) if r.seconds or r.status]
+    _write_merged(measured, jobs, last["machine"], last)
+
+
+def _write_merged(
+    measured: list[Row], jobs: list[Job], machine: dict[str, Any], record: dict[str, Any]
+) -> None:
+    carried, when = carried_rows(jobs, measured)
+    full = next((r for r in reversed(_history()) if r.get("kind") == "full"), {})
+    if carried and not machine.get("peers"):
+        # The carried peer rows were measured with the peers of the full run.
+        machine = {**machine, "peers": (full.get("machine") or {}).get("peers")}
+    date_text = str(record["date"]).replace("T", " ").removesuffix("Z")[:16]
+    run = {
+        "date": date_text,
+        "command": record["command"],
+        "repeat": record.get("repeat", 1),
+        "merged": f"the rows not measured now are those of the full run of {when} UTC",
+    }
+    order = {job: i for i, job in enumerate(jobs)}
+    merged = carried + measured
+    merged.sort(
+        key=lambda r: (
+            ["issue", *GROUPS].index(r.job.group),
+            list(BACKENDS).index(r.backend),
+            order.get(r.job, 0),
+        )
+    )
+    LATEST.write_text(json.dumps(entries(merged), indent=2) + "\n")
+    write_doc(markdown_results(merged, machine, run))
 
 
 def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, Any]) -> str:
@@ -883,6 +937,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "bench/results/latest.json; the other rows stay those of the last full run, and the "
         "page says which rows were measured when",
     )
+    write.add_argument(
+        "--rewrite",
+        dest="rewrite",
+        action="store_true",
+        default=False,
+        help="measure nothing: write docs/benchmarks.md and latest.json again from the last "
+        "partial run in the history merged with the last full run",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1 or (args.n is not None and args.n < 1):
         parser.error("--repeat and --n must be positive")
@@ -916,6 +978,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["child"]:
         return child_main(argv[1:])
     args = parse_args(argv)
+    if args.rewrite:
+        rewrite_last_merge()
+        print(f"wrote {DOC.relative_to(ROOT)} and {LATEST.relative_to(ROOT)} from the history")
+        return 0
     # A log (CI, a pipe) gets a table wide enough to read; a terminal keeps its own width.
     wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     console = Console(width=140 if wide else None)
@@ -1029,12 +1095,9 @@ def main(argv: list[str] | None = None) -> int:
         history.write(json.dumps(record, default=str) + "\n")
     written = [HISTORY]
     if args.merge:
-        carried, when = carried_rows(all_jobs(args.modules), rows)
-        run["merged"] = f"the rows not measured now are those of the full run of {when} UTC"
-        merged = carried + [row for row in rows if row.rate is not None or row.status]
-        merged.sort(key=lambda r: (["issue", *GROUPS].index(r.job.group), r.backend))
-        LATEST.write_text(json.dumps(entries(merged), indent=2) + "\n")
-        write_doc(markdown_results(merged, machine, run))
+        measured = [row for row in rows if row.rate is not None or row.status]
+        record["repeat"] = args.repeat
+        _write_merged(measured, all_jobs(args.modules), machine, record)
         written += [LATEST, DOC]
     elif write:
         LATEST.write_text(json.dumps(results, indent=2) + "\n")
