@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from openbill.domain import chain
 from openbill.domain.currencies import EXPONENTS
-from openbill.domain.invoice import DocumentKind
 from openbill.domain.money import Rounding, format_minor, minor_to_decimal, round_to_minor
 from openbill.domain.payment_import import (
     PaymentLine,
@@ -37,7 +35,6 @@ from openbill.domain.payment_import import (
     import_keys,
     parse_payments,
 )
-from openbill.domain.reference import referenced_keys
 from openbill.domain.rejections import InvalidInput, InvalidState, Rejection
 from openbill.ports import UnitOfWorkFactory
 from openbill.usecases._support import MAX_IDEMPOTENCY_KEY, audit, entity_by_code, idempotent, plain
@@ -46,6 +43,7 @@ from openbill.usecases.payments import (
     MAX_PAYMENT_MINOR,
     PaymentRecorded,
     RecordPayment,
+    named_invoices,
     record_payment_in,
 )
 
@@ -65,7 +63,6 @@ HOW = ("reference", "oldest", "explicit", "none")
 # A line the check passed but recording refused (the book changed in between) is set aside
 # and the recording starts again, at most this often.
 RECORD_RESTARTS_MAX = 20
-_KEY = re.compile(r"([A-Z]+)(\d{4})(\d{6})")
 
 Progress = Callable[[str, int, int], None]  # (phase "check" | "record", done, total)
 
@@ -157,22 +154,6 @@ class _Check:
         return self.customers_by_id[customer_id]
 
 
-def _named_invoices(uow: Any, entity: Any, reference: str) -> list[Any]:
-    """The issued invoices a reference names (as `record_payment_in` reads it)."""
-    rf_keys, number_keys = referenced_keys(reference)
-    found: list[Any] = []
-    for key in rf_keys + number_keys:
-        match = _KEY.fullmatch(key)
-        if match is None:
-            continue
-        doc = uow.documents.brief_by_number(entity.id, f"{match[1]}-{match[2]}-{match[3]}")
-        if doc is None or doc.kind != DocumentKind.INVOICE or doc.status != "issued":
-            continue
-        if all(d.id != doc.id for d in found):
-            found.append(doc)
-    return found
-
-
 def _customer(check: _Check, line: PaymentLine, named: list[Any]) -> Any:
     uow, entity = check.uow, check.entity
     if line.customer:
@@ -226,7 +207,7 @@ def _amount_minor(line: PaymentLine, currency: str, entity: Any) -> int:
 def _plan(check: _Check, line: PaymentLine, key: str) -> _Planned:
     """The payment a line records, checked as far as it can be without writing."""
     uow, entity = check.uow, check.entity
-    named = _named_invoices(uow, entity, line.reference)
+    named = named_invoices(uow, entity, line.reference)
     customer = _customer(check, line, named)
     currency = line.currency or customer.currency
     minor = _amount_minor(line, currency, entity)

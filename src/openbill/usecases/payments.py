@@ -46,6 +46,7 @@ __all__ = [
     "RecordPayment",
     "ReversePayment",
     "SetTolerance",
+    "named_invoices",
     "record_payment_in",
     "reverse_payment",
     "set_tolerance",
@@ -271,30 +272,37 @@ def _target(uow: UnitOfWork, doc: Any) -> _Target:
     )
 
 
-def _referenced(uow: UnitOfWork, entity: Any, customer: Any, reference: str) -> list[_Target]:
+def named_invoices(uow: UnitOfWork, entity: Any, reference: str) -> list[Any]:
     """The issued invoices a payment reference names (RF creditor references first, then
-    invoice numbers in the text), open or not. A reference naming another customer's invoice
-    is refused: paying it here would settle the wrong customer's debt."""
+    invoice numbers in the text), open or not, each once, whoever's they are."""
     rf_keys, number_keys = referenced_keys(reference)
-    out: list[_Target] = []
+    found: list[Any] = []
     for key in rf_keys + number_keys:
         match = _KEY.fullmatch(key)
         if match is None:
             continue
-        number = f"{match[1]}-{match[2]}-{match[3]}"
-        doc = uow.documents.brief_by_number(entity.id, number)
+        doc = uow.documents.brief_by_number(entity.id, f"{match[1]}-{match[2]}-{match[3]}")
         if doc is None or doc.kind != DocumentKind.INVOICE or doc.status != "issued":
             continue
+        if all(d.id != doc.id for d in found):
+            found.append(doc)
+    return found
+
+
+def _referenced(uow: UnitOfWork, entity: Any, customer: Any, reference: str) -> list[_Target]:
+    """The invoices a payment reference names. A reference naming another customer's invoice
+    is refused: paying it here would settle the wrong customer's debt."""
+    out: list[_Target] = []
+    for doc in named_invoices(uow, entity, reference):
         if doc.customer_id != customer.id:
             other = uow.customers.get(doc.customer_id)
             raise InvalidInput(
-                f"the reference names {number}, an invoice of {other.code}, not of "
+                f"the reference names {doc.number}, an invoice of {other.code}, not of "
                 f"{customer.code}; record the payment for {other.code}, or allocate it by hand",
                 record="payment",
                 field="reference",
             )
-        if all(t.id != doc.id for t in out):
-            out.append(_target(uow, doc))
+        out.append(_target(uow, doc))
     return out
 
 
