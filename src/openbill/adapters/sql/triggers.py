@@ -110,9 +110,15 @@ def drop_statements(dialect: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {n}" for n in names]
 
 
-def append_only_statements(dialect: str, tables: tuple[str, ...], drop: bool = False) -> list[str]:
+def append_only_statements(
+    dialect: str,
+    tables: tuple[str, ...],
+    drop: bool = False,
+    advice: str = "post a correcting record instead",
+) -> list[str]:
     """Triggers (or their removal) that make later migrations' tables append-only too; on
-    PostgreSQL they call openbill_refuse_change() from migration 0001."""
+    PostgreSQL they call openbill_refuse_change() from migration 0001, on SQLite the refusal
+    ends with `advice`."""
     out: list[str] = []
     for table in tables:
         if dialect == "postgresql":
@@ -124,7 +130,7 @@ def append_only_statements(dialect: str, tables: tuple[str, ...], drop: bool = F
                 "FOR EACH ROW EXECUTE FUNCTION openbill_refuse_change()"
             )
             continue
-        msg = _APPEND_MSG.format(table=table)
+        msg = f"openbill: {table} is append-only; {advice}"
         for op in ("UPDATE", "DELETE"):
             name = f"trg_{table}_append_only_{op.lower()}"
             out.append(

@@ -8,6 +8,8 @@ Create Date: 2026-11-27
 import sqlalchemy as sa
 from alembic import op
 
+from openbill.adapters.sql.triggers import append_only_statements
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -16,30 +18,7 @@ depends_on = None
 # The timeline and the resolutions are append-only, like the ledger: the database refuses
 # UPDATE and DELETE (on PostgreSQL through openbill_refuse_change() of migration 0001).
 _APPEND_ONLY = ("dispute_events", "dispute_resolutions")
-
-
-def _append_only(dialect: str, drop: bool) -> list[str]:
-    out: list[str] = []
-    for table in _APPEND_ONLY:
-        if dialect == "postgresql":
-            name = f"trg_{table}_append_only"
-            out.append(
-                f"DROP TRIGGER IF EXISTS {name} ON {table}"
-                if drop
-                else f"CREATE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION openbill_refuse_change()"
-            )
-            continue
-        message = f"openbill: {table} is append-only; add a note to the case instead"
-        for action in ("UPDATE", "DELETE"):
-            name = f"trg_{table}_append_only_{action.lower()}"
-            out.append(
-                f"DROP TRIGGER IF EXISTS {name}"
-                if drop
-                else f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-            )
-    return out
+_ADVICE = "add a note to the case instead"
 
 
 def upgrade() -> None:
@@ -146,12 +125,16 @@ def upgrade() -> None:
         ["rebill_invoice_id"],
         unique=False,
     )
-    for statement in _append_only(op.get_bind().dialect.name, drop=False):
+    for statement in append_only_statements(
+        op.get_bind().dialect.name, _APPEND_ONLY, advice=_ADVICE
+    ):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in _append_only(op.get_bind().dialect.name, drop=True):
+    for statement in append_only_statements(
+        op.get_bind().dialect.name, _APPEND_ONLY, drop=True, advice=_ADVICE
+    ):
         op.execute(statement)
     op.drop_index(
         op.f("ix_dispute_resolutions_rebill_invoice_id"), table_name="dispute_resolutions"
