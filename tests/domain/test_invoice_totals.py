@@ -313,7 +313,7 @@ def test_payment_terms_parse(text: str, end_of_month: bool, days: int, canonical
 
 
 @pytest.mark.parametrize(
-    "text", ["", "net", "30", "net-30", "net30days", "eom-5", "net 1000", "2/10 net 30"]
+    "text", ["", "net", "30", "net-30", "net30days", "eom-5", "net 1000", "2/10", "2/ net30"]
 )
 def test_payment_terms_refusals_list_the_accepted_forms(text: str) -> None:
     with pytest.raises(InvalidInput) as refused:

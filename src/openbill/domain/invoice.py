@@ -3,7 +3,9 @@
 CONTRACT (used by usecases; keep the names and signatures):
 
 - compute_totals(lines, currency, rounding, prices_include_tax=False) -> DocumentTotals
-- PaymentTerms.parse("net30" | "eom+15" | "due_on_receipt"), due_date(issue_date, terms)
+- PaymentTerms.parse("net30" | "eom+15" | "due_on_receipt", each optionally after a cash
+  discount "2/10 "), due_date(issue_date, terms), discount_until(issue_date, terms),
+  early_payment_discount(amount_minor, terms, issue_date, paid_on, exponent_or_currency, rounding)
 - document_status(...) -> DocumentStatus
 
 The arithmetic is that of EN 16931 (BR-CO-10 to BR-CO-15, BR-S-08, BR-S-09): every line amount is
@@ -44,6 +46,8 @@ __all__ = [
     "compute_totals",
     "PaymentTerms",
     "due_date",
+    "discount_until",
+    "early_payment_discount",
     "document_status",
     "LINES_PER_DOCUMENT_MAX",
     "TERMS_DAYS_MAX",
@@ -278,26 +282,101 @@ def _check_totals(totals: DocumentTotals) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PaymentTerms:
+    """When an invoice is due, and the early-payment (cash) discount it may allow.
+
+    `end_of_month` and `days` give the due date (see `due_date`); `discount_percent` and
+    `discount_days` the optional cash discount of the common "P/D" notation: "2/10 net30" is 2 %
+    off when paid within 10 days of the issue date, otherwise the full amount within 30 days.
+    The discount percentage is more than 0 and less than 100 with at most 2 decimals; its period
+    is 1 to TERMS_DAYS_MAX days, and for netN terms ends no later than the net period. For
+    eom+N terms the discount days still count from the issue date (openbill's reading, not the
+    US trade usage where "2/10 EOM" counts from the end of the month), so an invoice issued late
+    in a month may keep its discount past its due date ("3/10 eom" issued on 31 January).
+
+    >>> PaymentTerms(False, 30, Decimal("2"), 10)
+    PaymentTerms(end_of_month=False, days=30, discount_percent=Decimal('2'), discount_days=10)
+    >>> PaymentTerms(False, 30, Decimal("2"), 31)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    openbill.domain.rejections.InvalidInput: field payment_terms: the discount period (31 days) ...
+    """
+
     end_of_month: bool
     days: int
+    discount_percent: Decimal | None = None
+    discount_days: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.end_of_month, bool):
             raise InvalidInput(f"{self.end_of_month!r} is not yes or no", field="payment_terms")
-        if isinstance(self.days, bool) or not isinstance(self.days, int):
-            raise InvalidInput(f"{self.days!r} is not a number of days", field="payment_terms")
+        for days in (self.days, self.discount_days):
+            if isinstance(days, bool) or not isinstance(days, int):
+                raise InvalidInput(f"{days!r} is not a number of days", field="payment_terms")
         if not 0 <= self.days <= TERMS_DAYS_MAX:
             raise InvalidInput(
                 f"payment terms give 0 to {TERMS_DAYS_MAX} days, got {self.days}",
                 field="payment_terms",
             )
+        if self.discount_percent is None:
+            if self.discount_days:
+                raise InvalidInput(
+                    f"a discount period of {self.discount_days} days needs a discount percentage",
+                    field="payment_terms",
+                )
+            return
+        self._check_discount(self.discount_percent)
+
+    def _check_discount(self, percent: object) -> None:
+        if not isinstance(percent, Decimal) or not percent.is_finite():
+            raise InvalidInput(
+                f"{percent!r} is not a discount percentage; give it as a Decimal, e.g. 2.5",
+                field="payment_terms",
+            )
+        if not 0 < percent < _HUNDRED:
+            raise InvalidInput(
+                "an early-payment discount is more than 0 % and less than 100 %, "
+                f"got {_percent_text(percent)} %",
+                field="payment_terms",
+            )
+        if percent.quantize(_CENT) != percent:
+            raise InvalidInput(
+                "an early-payment discount has at most 2 decimals (e.g. 2.25 %), "
+                f"got {_percent_text(percent)} %",
+                field="payment_terms",
+            )
+        if not 1 <= self.discount_days <= TERMS_DAYS_MAX:
+            raise InvalidInput(
+                f"the discount period is 1 to {TERMS_DAYS_MAX} days, got {self.discount_days}",
+                field="payment_terms",
+            )
+        if not self.end_of_month and not self.days:
+            raise InvalidInput(
+                "terms due on receipt leave no time for an early-payment discount",
+                field="payment_terms",
+            )
+        if not self.end_of_month and self.discount_days > self.days:
+            raise InvalidInput(
+                f"the discount period ({self.discount_days} days) ends after the payment is "
+                f"due (within {self.days} days net); give a discount period of at most "
+                f"{self.days} days",
+                field="payment_terms",
+            )
 
     @classmethod
     def parse(cls, text: str) -> PaymentTerms:
-        """Read payment terms written as netN, eom+N, eom or due_on_receipt.
+        """Read payment terms written as netN, eom+N, eom or due_on_receipt, each optionally
+        after an early-payment discount "P/D " (P percent off when paid within D days).
 
-        >>> PaymentTerms.parse("NET 30"), PaymentTerms.parse("eom15")
-        (PaymentTerms(end_of_month=False, days=30), PaymentTerms(end_of_month=True, days=15))
+        Case and spaces do not matter ("NET 30", "eom + 15", "2.5 / 14 net 60").
+
+        >>> PaymentTerms.parse("NET 30") == PaymentTerms(end_of_month=False, days=30)
+        True
+        >>> PaymentTerms.parse("eom15") == PaymentTerms(end_of_month=True, days=15)
+        True
+        >>> str(PaymentTerms.parse("2.50/14  Net 60"))
+        '2.5/14 net60'
+        >>> PaymentTerms.parse("3/10 eom+15").discount_days
+        10
         """
         normalised = " ".join(text.lower().split()) if isinstance(text, str) else ""
         match = _TERMS.fullmatch(normalised)
@@ -305,33 +384,148 @@ class PaymentTerms:
             raise InvalidInput(
                 f"{text!r} is not a payment term; write netN (N days after the issue date, "
                 "e.g. net30), eom+N (N days after the end of the issue month, e.g. eom+15), "
-                "eom, or due_on_receipt",
+                "eom, or due_on_receipt, optionally after an early-payment discount P/D "
+                "(P % off when paid within D days, e.g. 2/10 net30)",
                 field="payment_terms",
             )
+        percent = Decimal(match["percent"]) if match["percent"] is not None else None
+        within = int(match["within"] or 0)
         if match["net"] is not None:
-            return cls(end_of_month=False, days=int(match["net"]))
-        if normalised.startswith("eom"):
-            return cls(end_of_month=True, days=int(match["eom"] or 0))
-        return cls(end_of_month=False, days=0)
+            return cls(False, int(match["net"]), percent, within)
+        if match["eom_form"] is not None:
+            return cls(True, int(match["eom"] or 0), percent, within)
+        return cls(False, 0, percent, within)
 
     def __str__(self) -> str:
+        """The canonical text, which `parse` reads back to equal terms.
+
+        >>> str(PaymentTerms(True, 15, Decimal("2.50"), 14)), str(PaymentTerms(False, 0))
+        ('2.5/14 eom+15', 'due_on_receipt')
+        """
         if self.end_of_month:
-            return f"eom+{self.days}" if self.days else "eom"
-        return f"net{self.days}" if self.days else "due_on_receipt"
+            base = f"eom+{self.days}" if self.days else "eom"
+        else:
+            base = f"net{self.days}" if self.days else "due_on_receipt"
+        if self.discount_percent is None:
+            return base
+        return f"{_percent_text(self.discount_percent)}/{self.discount_days} {base}"
 
 
 _TERMS = re.compile(
-    r"net ?(?P<net>[0-9]{1,3})|eom(?: ?\+? ?(?P<eom>[0-9]{1,3}))?|due[_ ]on[_ ]receipt"
+    r"(?:(?P<percent>[0-9]{1,3}(?:\.[0-9]{1,6})?) ?/ ?(?P<within>[0-9]{1,3}) )?"
+    r"(?:net ?(?P<net>[0-9]{1,3})"
+    r"|(?P<eom_form>eom)(?: ?\+? ?(?P<eom>[0-9]{1,3}))?"
+    r"|due[_ ]on[_ ]receipt)"
 )
+_CENT = Decimal("0.01")
+
+
+def _percent_text(percent: Decimal) -> str:
+    """A percentage without trailing zeros or exponent: 2.50 -> '2.5', 10 -> '10'."""
+    return f"{percent.normalize():f}"
 
 
 def due_date(issue_date: date, terms: PaymentTerms) -> date:
-    """netN: N days after the issue date; eom+N: N days after the last day of its month."""
+    """netN: N days after the issue date; eom+N: N days after the last day of its month.
+
+    An early-payment discount does not move the due date:
+
+    >>> due_date(date(2026, 1, 31), PaymentTerms.parse("2/10 net30"))
+    datetime.date(2026, 3, 2)
+    >>> due_date(date(2026, 2, 10), PaymentTerms.parse("3/10 eom+15"))
+    datetime.date(2026, 3, 15)
+    """
     start = issue_date
     if terms.end_of_month:
         last_day = calendar.monthrange(issue_date.year, issue_date.month)[1]
         start = issue_date.replace(day=last_day)
     return start + timedelta(days=terms.days)
+
+
+def discount_until(issue_date: date, terms: PaymentTerms) -> date | None:
+    """The last day the early-payment discount may be taken: the issue date plus the discount
+    days (the issue date is day 0, as for netN), whatever the net part; None without a discount.
+
+    >>> discount_until(date(2026, 3, 10), PaymentTerms.parse("2/10 net30"))
+    datetime.date(2026, 3, 20)
+    >>> discount_until(date(2026, 1, 31), PaymentTerms.parse("3/10 eom"))  # after the due date
+    datetime.date(2026, 2, 10)
+    >>> discount_until(date(2026, 3, 10), PaymentTerms.parse("net30")) is None
+    True
+    """
+    if terms.discount_percent is None:
+        return None
+    return issue_date + timedelta(days=terms.discount_days)
+
+
+def early_payment_discount(
+    amount_minor: int,
+    terms: PaymentTerms,
+    issue_date: date,
+    paid_on: date,
+    exponent_or_currency: int | str,
+    rounding: Rounding = Rounding.HALF_UP,
+) -> int:
+    """The cash discount, in minor units, the terms allow on `amount_minor` (the gross open
+    amount, tax included, as the discount is taken off what is paid) for a payment on `paid_on`.
+
+    The discount is the percentage of the amount, computed exactly in minor units and rounded
+    once to a whole minor unit of the currency (given by its ISO 4217 code or its exponent) with
+    the entity's rounding policy (the same quantize `round_to_minor` does; half-up by default).
+    It is 0 without a discount or after `discount_until`; a payment made on or before that day,
+    even before the issue date, gets it. It is never negative and never more than the amount.
+    Splitting the discount over the tax groups of the invoice (the VAT correction) is left to
+    the posting that books it.
+
+    >>> terms = PaymentTerms.parse("2/10 net30")
+    >>> early_payment_discount(119000, terms, date(2026, 3, 10), date(2026, 3, 20), "EUR")
+    2380
+    >>> early_payment_discount(119000, terms, date(2026, 3, 10), date(2026, 3, 21), "EUR")
+    0
+    >>> half = PaymentTerms.parse("2.5/14 net30")  # 2.5 % of 333.33 = 8.33325 -> 8.33
+    >>> early_payment_discount(33333, half, date(2026, 3, 10), date(2026, 3, 10), "EUR")
+    833
+    >>> early_payment_discount(  # 2.5 % of JPY 1,140 = 28.5 -> 28 half-even (29 half-up)
+    ...     1140, half, date(2026, 3, 10), date(2026, 3, 24), 0, Rounding.HALF_EVEN
+    ... )
+    28
+    """
+    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
+        raise InvalidAmount(f"{amount_minor!r} is not an amount in minor units", field="amount")
+    if amount_minor < 0:
+        raise InvalidAmount(
+            f"an early-payment discount is taken off an open amount, never a negative one "
+            f"({amount_minor})",
+            field="amount",
+        )
+    _check_minor_unit(exponent_or_currency)
+    last_day = discount_until(issue_date, terms)
+    if terms.discount_percent is None or last_day is None or paid_on > last_day:
+        return 0
+    with decimal.localcontext(_EXACT):
+        exact = (Decimal(amount_minor) * terms.discount_percent).scaleb(-2)
+    discount = int(exact.quantize(Decimal(1), rounding=rounding.decimal_mode, context=_QUOTIENT))
+    if not 0 <= discount <= amount_minor:
+        raise InvariantError(f"a discount of {discount} on {amount_minor} is impossible")
+    return discount
+
+
+def _check_minor_unit(exponent_or_currency: int | str) -> None:
+    """Refuse what names no minor unit: an unknown ISO 4217 code, or an exponent that is not 0
+    to 4 (the exponents of ISO 4217). Rounding in minor units needs nothing more from it."""
+    if isinstance(exponent_or_currency, str):
+        exponent_of(exponent_or_currency)
+        return
+    if isinstance(exponent_or_currency, bool) or not isinstance(exponent_or_currency, int):
+        raise InvalidInput(
+            f"{exponent_or_currency!r} is neither a currency code nor a minor-unit exponent",
+            field="currency",
+        )
+    if not 0 <= exponent_or_currency <= 4:
+        raise InvalidInput(
+            f"ISO 4217 minor units have 0 to 4 decimals, got {exponent_or_currency}",
+            field="currency",
+        )
 
 
 def document_status(

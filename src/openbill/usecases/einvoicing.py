@@ -236,15 +236,30 @@ def _line(row: Any, net: Decimal, prices_include_tax: bool) -> InvoiceLine:
 
 
 def _terms_text(terms: str) -> str:
-    """BT-20 in words, from openbill's payment terms (net30, eom+15, due_on_receipt)."""
+    """BT-20 in words, from openbill's payment terms (net30, eom+15, due_on_receipt, each
+    optionally after a cash discount such as "2/10 net30").
+
+    EN 16931 has no structured cash discount, so the discount is said in BT-20's free text
+    before the net terms: "2% discount if paid within 10 days; payable within 30 days net".
+    (The German XRechnung CIUS wants its own coded form, "#SKONTO#TAGE=10#PROZENT=2.00#", which
+    is not written here.)
+    """
     if not terms:
         return ""
     parsed = PaymentTerms.parse(terms)
-    if parsed.end_of_month:
-        return f"Payable {parsed.days} days after the end of the month of the invoice"
-    if parsed.days:
-        return f"Payable within {parsed.days} days net"
-    return "Payable on receipt"
+    if parsed.end_of_month and parsed.days:
+        net = f"payable {parsed.days} days after the end of the month of the invoice"
+    elif parsed.end_of_month:
+        net = "payable at the end of the month of the invoice"
+    elif parsed.days:
+        net = f"payable within {parsed.days} days net"
+    else:
+        net = "payable on receipt"
+    if parsed.discount_percent is None:
+        return net.capitalize()
+    days = parsed.discount_days
+    within = f"{days} day" if days == 1 else f"{days} days"
+    return f"{parsed.discount_percent.normalize():f}% discount if paid within {within}; {net}"
 
 
 def _unit(stored: str) -> str:
