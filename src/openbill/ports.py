@@ -42,6 +42,7 @@ class UnitOfWork(Protocol):
     disputes: Any
     dunning: Any
     metrics: Any
+    bank: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -96,6 +96,13 @@ class Entry:
     creditor_reference: str = ""  # structured reference (RF..., ISR) when present
     transaction_code: str = ""  # bank transaction code (camt BkTxCd, MT940 :61: type, OFX type)
     batch_size: int = 1  # transactions the bank booked as this one entry
+    # A returned or rejected payment: the ISO 20022 return reason (AM04, MD06, AC04 ...) when
+    # the bank gives one, else "RETURN" when the transaction code or text says it is a return.
+    return_reason: str = ""
+    # What the payer instructed, in its own currency, when the bank converted it (camt
+    # AmtDtls/InstdAmt): a USD invoice paid from a USD account onto our EUR account.
+    instructed_minor: int | None = None
+    instructed_currency: str = ""
 
     def fingerprint(self) -> str:
         """A stable sha256 over what identifies the entry when the bank gives no id.

@@ -32,6 +32,9 @@ __all__ = [
     "written_off",
     "fx_payment_allocated",
     "payment_reversed",
+    "bank_booked",
+    "discount_granted",
+    "mirrored",
 ]
 
 
@@ -39,7 +42,8 @@ class Account(StrEnum):
     """The fixed accounts of the receivables ledger. Revenue accounts come from charge codes."""
 
     RECEIVABLE = "1100"
-    BANK = "1200"
+    BANK = "1200"  # the default bank account; each bank account may have its own 12xx
+    BANK_TRANSFERS = "1280"  # money on its way between the entity's own bank accounts
     FX_CONVERSION = "1290"  # currency trading: keeps each currency balanced in a conversion
     CUSTOMER_CREDIT = "2100"  # money received and not yet applied, owed back to the customer
     VAT_PAYABLE = "2200"
@@ -48,6 +52,11 @@ class Account(StrEnum):
     ALLOWANCES_GRANTED = "4900"  # document-level allowances (BG-20): a contra-revenue account
     PAYMENT_DIFFERENCES = "6910"  # small short payments closed on purpose (within tolerance)
     FX_REALISED = "7900"  # realised exchange differences (credit: gain, debit: loss)
+    OPENING_BALANCE = "3900"  # opening balances brought into the book (equity)
+    CASH_DISCOUNTS = "4910"  # early-payment discounts granted (contra revenue)
+    BANK_CHARGES = "6930"  # fees the bank charged or kept from a payment
+    INTEREST_INCOME = "7100"
+    INTEREST_EXPENSE = "7500"
 
 
 ACCOUNT_NAMES: dict[str, str] = {
@@ -61,6 +70,12 @@ ACCOUNT_NAMES: dict[str, str] = {
     Account.FX_CONVERSION: "Currency conversion",
     Account.PAYMENT_DIFFERENCES: "Small payment differences written off",
     Account.FX_REALISED: "Realised exchange differences",
+    Account.BANK_TRANSFERS: "Transfers between own bank accounts",
+    Account.OPENING_BALANCE: "Opening balances",
+    Account.CASH_DISCOUNTS: "Early-payment discounts granted",
+    Account.BANK_CHARGES: "Bank charges",
+    Account.INTEREST_INCOME: "Interest income",
+    Account.INTEREST_EXPENSE: "Interest expense",
 }
 
 
@@ -161,7 +176,12 @@ def credit_note_issued(
 
 
 def payment_received(
-    on: date, text: str, customer_id: int, currency: str, amount_minor: int
+    on: date,
+    text: str,
+    customer_id: int,
+    currency: str,
+    amount_minor: int,
+    bank_account: str = Account.BANK,
 ) -> JournalEntry:
     """Cash in: Dr bank / Cr customer credit until it is applied to invoices."""
     return _entry(
@@ -169,7 +189,7 @@ def payment_received(
         "payment",
         text,
         [
-            Posting(Account.BANK, amount_minor, currency),
+            Posting(bank_account, amount_minor, currency),
             Posting(Account.CUSTOMER_CREDIT, -amount_minor, currency, customer_id),
         ],
     )
@@ -212,7 +232,12 @@ def credit_note_applied(
 
 
 def refund_paid(
-    on: date, text: str, customer_id: int, currency: str, amount_minor: int
+    on: date,
+    text: str,
+    customer_id: int,
+    currency: str,
+    amount_minor: int,
+    bank_account: str = Account.BANK,
 ) -> JournalEntry:
     """Paying customer credit back: Dr customer credit / Cr bank."""
     return _entry(
@@ -221,7 +246,7 @@ def refund_paid(
         text,
         [
             Posting(Account.CUSTOMER_CREDIT, amount_minor, currency, customer_id),
-            Posting(Account.BANK, -amount_minor, currency),
+            Posting(bank_account, -amount_minor, currency),
         ],
     )
 
@@ -289,6 +314,7 @@ def payment_reversed(
     amount_minor: int,
     reopened: tuple[tuple[int, str, int], ...],
     fx_reopened: tuple[tuple[int, str, int, int, str, int], ...] = (),
+    bank_account: str = Account.BANK,
 ) -> JournalEntry:
     """A payment that bounced (a returned direct debit, a recalled transfer): every invoice it
     settled is open again and the money leaves the bank.
@@ -312,5 +338,69 @@ def payment_reversed(
             Posting(Account.FX_REALISED, diff, base),
         ]
     postings.append(Posting(Account.CUSTOMER_CREDIT, amount_minor, currency, customer_id))
-    postings.append(Posting(Account.BANK, -amount_minor, currency))
+    postings.append(Posting(bank_account, -amount_minor, currency))
     return _entry(on, "payment_reversal", text, postings)
+
+
+def bank_booked(
+    on: date,
+    text: str,
+    bank_account: str,
+    counter_account: str,
+    currency: str,
+    amount_minor: int,
+    customer_id: int | None = None,
+) -> JournalEntry:
+    """Money on a bank statement that is no customer's payment (charges, interest, a transfer
+    between own accounts, an opening balance): Dr bank / Cr the counter account for money in
+    (`amount_minor` > 0), the reverse for money out. `customer_id` names the customer when the
+    counter account is their credit (a refund that came back)."""
+    return _entry(
+        on,
+        "bank",
+        text,
+        [
+            Posting(bank_account, amount_minor, currency),
+            Posting(counter_account, -amount_minor, currency, customer_id),
+        ],
+    )
+
+
+def discount_granted(
+    on: date,
+    text: str,
+    customer_id: int,
+    currency: str,
+    invoice_id: int,
+    amount_minor: int,
+    tax_minor: int,
+) -> JournalEntry:
+    """An early-payment discount the customer took: the invoice is settled for less, and the
+    tax it carried is reduced with it (the discount lowers the taxable amount). Dr discounts
+    granted (net part) and Dr output VAT (`tax_minor`) / Cr receivable (invoice)."""
+    if not 0 <= tax_minor <= amount_minor:
+        raise InvariantError("the tax part of a discount lies between zero and the discount")
+    return _entry(
+        on,
+        "write_off",
+        text,
+        [
+            Posting(Account.CASH_DISCOUNTS, amount_minor - tax_minor, currency),
+            Posting(Account.VAT_PAYABLE, tax_minor, currency),
+            Posting(Account.RECEIVABLE, -amount_minor, currency, customer_id, invoice_id),
+        ],
+    )
+
+
+def mirrored(on: date, kind: str, text: str, postings: tuple[Posting, ...]) -> JournalEntry:
+    """The entry that takes back `postings` (posted entries are never changed: an undo is the
+    same postings with the signs turned)."""
+    return _entry(
+        on,
+        kind,
+        text,
+        [
+            Posting(p.account, -p.amount_minor, p.currency, p.customer_id, p.document_id)
+            for p in postings
+        ],
+    )

@@ -49,6 +49,9 @@ __all__ = [
     "named_invoices",
     "record_payment_in",
     "reverse_payment",
+    "reverse_payment_in",
+    "refund_in",
+    "bank_account_of_payment",
     "set_tolerance",
     "PaymentRecorded",
     "AllocatePayment",
@@ -105,6 +108,7 @@ class PaymentRecorded:
     how: str = ""  # how it was allocated: reference, oldest, explicit, none
     written_off_currency: str = ""
     base_currency: str = ""
+    write_off_ids: tuple[int, ...] = ()  # the small-difference write-offs it made
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +265,7 @@ class _Outcome:
     written_off_minor: int = 0
     written_off_currency: str = ""
     fx_difference_minor: int = 0
+    write_off_ids: list[int] = field(default_factory=list)
 
 
 _KEY = re.compile(r"([A-Z]+)(\d{4})(\d{6})")
@@ -504,7 +509,13 @@ def _fx_difference(
 
 
 def _close_small_differences(
-    uow: UnitOfWork, entity: Any, customer: Any, payment: Any, pieces: list[_Piece], on: date
+    uow: UnitOfWork,
+    entity: Any,
+    customer: Any,
+    payment: Any,
+    pieces: list[_Piece],
+    on: date,
+    made: list[int],
 ) -> tuple[int, str]:
     """A payment used up that leaves an invoice with a small amount open (within the
     currency's tolerance) closes it with a small-difference write-off."""
@@ -540,6 +551,7 @@ def _close_small_differences(
         )
         post(uow, entity.id, entry, "write_offs", write_off_id)
         audit(uow, entity.id, "invoice.small_difference", "document", target.id, None, values)
+        made.append(write_off_id)
         total += left
     return total, (pieces[0].target.currency if total else "")
 
@@ -578,14 +590,17 @@ def _allocate_new(
     outcome = _apply(uow, entity, customer, payment, pieces, on)
     if cmd.close_small_difference and outcome.allocated_minor == available and pieces:
         outcome.written_off_minor, outcome.written_off_currency = _close_small_differences(
-            uow, entity, customer, payment, pieces, on
+            uow, entity, customer, payment, pieces, on, outcome.write_off_ids
         )
     return outcome, how
 
 
-def record_payment_in(uow: UnitOfWork, entity: Any, cmd: RecordPayment) -> PaymentRecorded:
+def record_payment_in(
+    uow: UnitOfWork, entity: Any, cmd: RecordPayment, bank_account: str = Account.BANK
+) -> PaymentRecorded:
     """Record (and allocate) a payment inside the caller's unit of work; the caller commits.
-    The payments import runs a whole file through it in one transaction."""
+    The payments import runs a whole file through it in one transaction; bank matching names
+    the ledger account of the bank account the money arrived on (`bank_account`)."""
     if cmd.method not in METHODS:
         raise InvalidInput(
             f"{cmd.method!r} is not a payment method; use one of {', '.join(METHODS)}",
@@ -624,7 +639,7 @@ def record_payment_in(uow: UnitOfWork, entity: Any, cmd: RecordPayment) -> Payme
     post(
         uow,
         entity.id,
-        payment_received(on, text[:300], customer.id, currency, amount),
+        payment_received(on, text[:300], customer.id, currency, amount, bank_account),
         "payments",
         payment_id,
     )
@@ -657,6 +672,7 @@ def record_payment_in(uow: UnitOfWork, entity: Any, cmd: RecordPayment) -> Payme
         how,
         outcome.written_off_currency,
         entity.base_currency if outcome.fx_difference_minor else "",
+        tuple(outcome.write_off_ids),
     )
 
 
@@ -738,84 +754,100 @@ def reverse_payment(uow: UnitOfWork, cmd: ReversePayment) -> Done:
         raise InvalidInput("say why the payment is reversed", record="reversal", field="reason")
     with uow:
         entity = entity_by_code(uow, cmd.entity)
-        row = uow.money.payment(cmd.payment_id)
-        if row is None or row.entity_id != entity.id:
-            raise NotFound(f"no payment with id {cmd.payment_id}", record="payment", field="id")
-        if uow.fx.reversal_of(row.id) is not None:
-            raise InvalidState(
-                f"payment {row.id} was already reversed", record="payment", field="id"
-            )
-        on = cmd.on or uow.clock.today()
-        if on < row.received_on:
-            raise InvalidInput(
-                f"a reversal cannot be dated before the payment ({row.received_on})",
-                record="reversal",
-                field="date",
-            )
-        fx_rows = {x.allocation_id: x for x in uow.fx.fx_allocations_of_payment(row.id)}
-        same: list[tuple[int, str, int]] = []
-        crossed: list[tuple[int, str, int, int, str, int]] = []
-        numbers: list[str] = []
-        used = 0
-        for a in uow.fx.allocations_of_payment(row.id):
-            x = fx_rows.get(a.id)
-            if x is None:
-                same.append((a.invoice_id, a.currency, int(a.amount_minor)))
-                used += int(a.amount_minor)
-            else:
-                crossed.append(
-                    (
-                        a.invoice_id,
-                        a.currency,
-                        int(a.amount_minor),
-                        int(x.payment_minor),
-                        x.base_currency,
-                        int(x.difference_minor),
-                    )
-                )
-                used += int(x.payment_minor)
-            if a.number not in numbers:
-                numbers.append(a.number)
-        unallocated = int(row.amount_minor) - used
-        credit = uow.ledger.customer_credit(row.customer_id, row.currency)
-        if unallocated > credit:
-            raise InvalidState(
-                f"{format_minor(unallocated, row.currency)} {row.currency} of payment {row.id} "
-                f"is no longer held as customer credit (refunded or applied elsewhere); undo "
-                "that first",
-                record="payment",
-                field="id",
-            )
-        customer = uow.customers.get(row.customer_id)
-        values = {
-            "entity_id": entity.id,
-            "payment_id": row.id,
-            "reversed_on": on,
-            "reason": cmd.reason[:300],
-            "created_at": uow.clock.now(),
-        }
-        reversal_id = uow.fx.add_reversal(values)
-        entry = payment_reversed(
-            on,
-            f"payment {row.id} from {customer.code} reversed: {cmd.reason}"[:300],
-            customer.id,
-            row.currency,
-            int(row.amount_minor),
-            tuple(same),
-            tuple(crossed),
-        )
-        post(uow, entity.id, entry, "payment_reversals", reversal_id)
-        audit(
-            uow,
-            entity.id,
-            "payment.reversed",
-            "payment",
-            row.id,
-            None,
-            {**values, "reopened": numbers},
-        )
+        done, _ = reverse_payment_in(uow, entity, cmd)
         uow.commit()
-        return Done(row.id, row.currency, int(row.amount_minor), ", ".join(numbers))
+        return done
+
+
+def bank_account_of_payment(uow: UnitOfWork, payment_id: int) -> str:
+    """The ledger account the payment's money was booked on (1200, or its bank account's)."""
+    for _, _, _, account, _, amount, _, _ in uow.ledger.lines_of_source("payments", payment_id):
+        if account != Account.CUSTOMER_CREDIT and amount > 0:
+            return str(account)
+    return Account.BANK.value
+
+
+def reverse_payment_in(uow: UnitOfWork, entity: Any, cmd: ReversePayment) -> tuple[Done, int]:
+    """Reverse a payment inside the caller's unit of work; the caller commits. Returns the
+    result and the journal entry of the reversal."""
+    if not cmd.reason.strip():
+        raise InvalidInput("say why the payment is reversed", record="reversal", field="reason")
+    row = uow.money.payment(cmd.payment_id)
+    if row is None or row.entity_id != entity.id:
+        raise NotFound(f"no payment with id {cmd.payment_id}", record="payment", field="id")
+    if uow.fx.reversal_of(row.id) is not None:
+        raise InvalidState(f"payment {row.id} was already reversed", record="payment", field="id")
+    on = cmd.on or uow.clock.today()
+    if on < row.received_on:
+        raise InvalidInput(
+            f"a reversal cannot be dated before the payment ({row.received_on})",
+            record="reversal",
+            field="date",
+        )
+    fx_rows = {x.allocation_id: x for x in uow.fx.fx_allocations_of_payment(row.id)}
+    same: list[tuple[int, str, int]] = []
+    crossed: list[tuple[int, str, int, int, str, int]] = []
+    numbers: list[str] = []
+    used = 0
+    for a in uow.fx.allocations_of_payment(row.id):
+        x = fx_rows.get(a.id)
+        if x is None:
+            same.append((a.invoice_id, a.currency, int(a.amount_minor)))
+            used += int(a.amount_minor)
+        else:
+            crossed.append(
+                (
+                    a.invoice_id,
+                    a.currency,
+                    int(a.amount_minor),
+                    int(x.payment_minor),
+                    x.base_currency,
+                    int(x.difference_minor),
+                )
+            )
+            used += int(x.payment_minor)
+        if a.number not in numbers:
+            numbers.append(a.number)
+    unallocated = int(row.amount_minor) - used
+    credit = uow.ledger.customer_credit(row.customer_id, row.currency)
+    if unallocated > credit:
+        raise InvalidState(
+            f"{format_minor(unallocated, row.currency)} {row.currency} of payment {row.id} "
+            f"is no longer held as customer credit (refunded or applied elsewhere); undo "
+            "that first",
+            record="payment",
+            field="id",
+        )
+    customer = uow.customers.get(row.customer_id)
+    values = {
+        "entity_id": entity.id,
+        "payment_id": row.id,
+        "reversed_on": on,
+        "reason": cmd.reason[:300],
+        "created_at": uow.clock.now(),
+    }
+    reversal_id = uow.fx.add_reversal(values)
+    entry = payment_reversed(
+        on,
+        f"payment {row.id} from {customer.code} reversed: {cmd.reason}"[:300],
+        customer.id,
+        row.currency,
+        int(row.amount_minor),
+        tuple(same),
+        tuple(crossed),
+        bank_account_of_payment(uow, row.id),
+    )
+    entry_id = post(uow, entity.id, entry, "payment_reversals", reversal_id)
+    audit(
+        uow,
+        entity.id,
+        "payment.reversed",
+        "payment",
+        row.id,
+        None,
+        {**values, "reopened": numbers},
+    )
+    return Done(row.id, row.currency, int(row.amount_minor), ", ".join(numbers)), entry_id
 
 
 def set_tolerance(uow: UnitOfWork, cmd: SetTolerance) -> int:
@@ -920,42 +952,51 @@ def _apply_credit_notes(
 
 
 def refund(uow: UnitOfWork, cmd: Refund) -> Done:
+    with uow:
+        entity = entity_by_code(uow, cmd.entity)
+        done, _ = refund_in(uow, entity, cmd)
+        uow.commit()
+        return done
+
+
+def refund_in(
+    uow: UnitOfWork, entity: Any, cmd: Refund, bank_account: str = Account.BANK
+) -> tuple[Done, int]:
+    """Pay customer credit back inside the caller's unit of work (the caller commits), from the
+    bank account booked on `bank_account`. Returns the result and the refund's journal entry."""
     if cmd.method not in METHODS:
         raise InvalidInput(
             f"{cmd.method!r} is not a payment method", record="refund", field="method"
         )
-    with uow:
-        entity = entity_by_code(uow, cmd.entity)
-        customer = customer_by_code(uow, entity.id, cmd.customer)
-        currency = (cmd.currency or customer.currency).upper()
-        amount = _minor(cmd.amount, currency, entity, "refund")
-        credit = uow.ledger.customer_credit(customer.id, currency)
-        if amount > credit:
-            raise InvalidAmount(
-                f"{customer.code} has {format_minor(credit, currency)} {currency} of credit; "
-                f"cannot refund {format_minor(amount, currency)}",
-                record="refund",
-                field="amount",
-            )
-        on = cmd.refunded_on or uow.clock.today()
-        values = {
-            "entity_id": entity.id,
-            "customer_id": customer.id,
-            "currency": currency,
-            "amount_minor": amount,
-            "method": cmd.method,
-            "refunded_on": on,
-            "reference": cmd.reference,
-            "created_at": uow.clock.now(),
-        }
-        refund_id = uow.money.add_refund(values)
-        entry = refund_paid(
-            on, f"refund {refund_id} to {customer.code}", customer.id, currency, amount
+    customer = customer_by_code(uow, entity.id, cmd.customer)
+    currency = (cmd.currency or customer.currency).upper()
+    amount = _minor(cmd.amount, currency, entity, "refund")
+    credit = uow.ledger.customer_credit(customer.id, currency)
+    if amount > credit:
+        raise InvalidAmount(
+            f"{customer.code} has {format_minor(credit, currency)} {currency} of credit; "
+            f"cannot refund {format_minor(amount, currency)}",
+            record="refund",
+            field="amount",
         )
-        post(uow, entity.id, entry, "refunds", refund_id)
-        audit(uow, entity.id, "refund.paid", "refund", refund_id, None, values)
-        uow.commit()
-        return Done(refund_id, currency, amount)
+    on = cmd.refunded_on or uow.clock.today()
+    values = {
+        "entity_id": entity.id,
+        "customer_id": customer.id,
+        "currency": currency,
+        "amount_minor": amount,
+        "method": cmd.method,
+        "refunded_on": on,
+        "reference": cmd.reference,
+        "created_at": uow.clock.now(),
+    }
+    refund_id = uow.money.add_refund(values)
+    entry = refund_paid(
+        on, f"refund {refund_id} to {customer.code}", customer.id, currency, amount, bank_account
+    )
+    entry_id = post(uow, entity.id, entry, "refunds", refund_id)
+    audit(uow, entity.id, "refund.paid", "refund", refund_id, None, values)
+    return Done(refund_id, currency, amount), entry_id
 
 
 def write_off(uow: UnitOfWork, cmd: WriteOff) -> Done:

@@ -66,6 +66,7 @@ class _Snapshot:
         self.write_offs = uow.money.all_write_offs()
         self.refunds = uow.money.all_refunds()
         self.reversed_payments = {r.payment_id for r in uow.fx.all_reversals()}
+        self.reversed_write_offs = {r.write_off_id for r in uow.bank.write_off_reversals()}
         self.fx_allocations = {x.allocation_id: x for x in uow.fx.all_fx_allocations()}
         self.audit = uow.audit.events()
         self.heads = uow.chains.heads()
@@ -202,6 +203,8 @@ def _allocations(s: _Snapshot) -> Iterator[Violation]:
         if a.credit_note_id is not None:
             used_credit[a.credit_note_id] += int(a.amount_minor)
     for w in s.write_offs:
+        if w.id in s.reversed_write_offs:
+            continue  # taken back (an undone bank match): its mirror entry reopened the invoice
         used_invoice[w.invoice_id] += int(w.amount_minor)
     ar_by_doc: dict[int, int] = defaultdict(int)
     for lines in s.journal_lines.values():

@@ -24,7 +24,11 @@ from sqlalchemy import case, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection, Row
 
 from openbill.adapters.sql import tables as t
-from openbill.adapters.sql.repositories import reversed_payment, small_difference
+from openbill.adapters.sql.repositories import (
+    reversed_payment,
+    reversed_write_off,
+    small_difference,
+)
 from openbill.domain.invoice import DocumentKind
 from openbill.domain.ledger import Account
 
@@ -125,7 +129,7 @@ class MetricsQueries:
             case((small, w.amount_minor), else_=0),
             literal(0),
             case((small, 0), else_=w.amount_minor),
-        ).where(w.entity_id == entity_id, w.written_off_on <= end)
+        ).where(w.entity_id == entity_id, w.written_off_on <= end, ~reversed_write_off(w.id))
         if customer_id is not None:
             allocated = allocated.where(a.customer_id == customer_id)
             written = written.where(

@@ -78,7 +78,8 @@ class MasterDataView:
 
 
 def small_difference(write_off_id: Any) -> Any:
-    """Whether a write-off closed a small payment difference (its entry posts to 6910)."""
+    """Whether a write-off is part of a payment rather than a debt given up: a small payment
+    difference closed (its entry posts to 6910) or an early-payment discount taken (4910)."""
     e, j = t.journal_entries.c, t.journal_lines.c
     return (
         select(j.id)
@@ -86,10 +87,18 @@ def small_difference(write_off_id: Any) -> Any:
         .where(
             e.source_table == "write_offs",
             e.source_id == write_off_id,
-            j.account == Account.PAYMENT_DIFFERENCES.value,
+            j.account.in_((Account.PAYMENT_DIFFERENCES.value, Account.CASH_DISCOUNTS.value)),
         )
         .exists()
     )
+
+
+def reversed_write_off(write_off_id: Any) -> Any:
+    """Whether a write-off was taken back (an undone bank match)."""
+    from openbill.adapters.sql import tables_bank as tb
+
+    r = tb.write_off_reversals.c
+    return select(r.id).where(r.write_off_id == write_off_id).exists()
 
 
 def reversed_payment(payment_id: Any) -> Any:
@@ -533,6 +542,17 @@ class LedgerRepo(_Repo):
         j = t.journal_lines.c
         return self.conn.execute(select(t.journal_lines).order_by(j.entry_id, j.line_no)).all()
 
+    def lines_of_source(self, source_table: str, source_id: int) -> list[tuple[Any, ...]]:
+        """The journal lines of the entries a record posted: (entry id, entry date, kind,
+        account, currency, amount, customer id, document id), in posting order."""
+        return self.raw.execute(
+            "SELECT e.id, e.entry_date, e.kind, l.account, l.currency, l.amount_minor, "
+            "l.customer_id, l.document_id FROM journal_entries e "
+            "JOIN journal_lines l ON l.entry_id = e.id "
+            "WHERE e.source_table = ? AND e.source_id = ? ORDER BY e.id, l.line_no",
+            (source_table, source_id),
+        )
+
 
 def _pos(col: Any) -> Any:
     from sqlalchemy import case
@@ -732,14 +752,26 @@ class ReportRepo(_Repo):
         w = t.write_offs.c
         stmt = (
             select(w.invoice_id, func.sum(w.amount_minor))
-            .where(w.entity_id == entity_id, ~small_difference(w.id))
+            .where(w.entity_id == entity_id, ~small_difference(w.id), ~reversed_write_off(w.id))
             .group_by(w.invoice_id)
         )
         return {int(i): int(s) for i, s in self.conn.execute(stmt)}
 
     def write_offs_of(self, invoice_id: int) -> Sequence[Row[Any]]:
-        w = t.write_offs.c
-        stmt = select(t.write_offs).where(w.invoice_id == invoice_id).order_by(w.id)
+        """The write-offs of an invoice, each with when and why it was taken back, if it was."""
+        from openbill.adapters.sql import tables_bank as tb
+
+        w, r = t.write_offs.c, tb.write_off_reversals.c
+        stmt = (
+            select(
+                t.write_offs,
+                r.reversed_on.label("reversed_on"),
+                r.reason.label("reversal_reason"),
+            )
+            .outerjoin(tb.write_off_reversals, r.write_off_id == w.id)
+            .where(w.invoice_id == invoice_id)
+            .order_by(w.id)
+        )
         return self.conn.execute(stmt).all()
 
     def settlements(self, document_id: int) -> Sequence[Row[Any]]:

@@ -326,6 +326,9 @@ journal_entries = Table(
     *_chain_columns(),
 )
 
+# Finding the entries a record posted (a payment's, to reverse it; a bank line's, to undo it).
+Index("ix_journal_entries_source", journal_entries.c.source_table, journal_entries.c.source_id)
+
 journal_lines = Table(
     "journal_lines",
     metadata,
@@ -392,6 +395,7 @@ CHAINS: dict[str, Table] = {
 # Tables of later bounded contexts live in their own modules, on the same metadata; importing
 # them here keeps `metadata` complete for migrations and for the schema comparison test.
 from openbill.adapters.sql import (  # noqa: E402, F401
+    tables_bank,
     tables_commercial,
     tables_disputes,
     tables_dunning,

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine, Transaction
 
+from openbill.adapters.sql.bank_repo import BankRepo
 from openbill.adapters.sql.commercial_repo import CommercialRepo
 from openbill.adapters.sql.disputes_repo import DisputesRepo
 from openbill.adapters.sql.dunning_repo import DunningRepo
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
         self.disputes = DisputesRepo(conn, raw, ref)
         self.dunning = DunningRepo(conn, raw, ref)
         self.metrics = MetricsQueries(conn)
+        self.bank = BankRepo(conn, raw, ref)
         return self
 
     @property

@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from openbill.interfaces.cli import (
+    bank_cmds,
     disputes_cmds,
     documents_cmds,
     dunning_cmds,
@@ -99,6 +100,7 @@ app.add_typer(einvoice_app, name="einvoice")
 app.add_typer(documents_cmds.statements_app, name="statements")
 app.add_typer(disputes_cmds.disputes_app, name="disputes")
 app.add_typer(dunning_cmds.dunning_app, name="dunning")
+app.add_typer(bank_cmds.bank_app, name="bank")
 metrics_cmds.register(ar_app)
 payments_app.command("import")(payments_import_cmds.payments_import)
 receivables_cmds.register(app, payments_app)
@@ -871,6 +873,15 @@ def invoices_show(
         + [
             (str(w["written_off_on"]), f"write-off: {w['reason']}", w["amount_minor"])
             for w in view.write_offs
+        ]
+        + [
+            (
+                str(w["reversed_on"]),
+                f"write-off taken back: {w['reversal_reason']}",
+                -w["amount_minor"],
+            )
+            for w in view.write_offs
+            if w.get("reversed_on") is not None
         ]
     )
     cur = h["currency"]
