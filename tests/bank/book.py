@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from fixtures_book import ENTITY
 from sqlalchemy import text
 
-from fixtures_book import ENTITY
 from openbill.bootstrap import Book
 from openbill.domain.bank import Balance, Entry, Statement
 from openbill.usecases import bank as bk

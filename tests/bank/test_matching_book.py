@@ -274,6 +274,7 @@ def test_a_payment_recorded_by_hand_is_linked_not_posted_again(book):
     )
     assert report.outcomes[0].action == "book" and report.automatic == 1
     assert count(book, "payments") == 1 and balance(book) == 11900
+    assert open_of(book, doc.number) == 0  # paid by the cheque, not twice
     verify_clean(book)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from openbill.domain.bank import ENTRIES_MAX, STATEMENTS_MAX, TEXT_CHARS_MAX
 from openbill.domain.rejections import InvalidInput
 
-FILE_BYTES_MAX = 50_000_000  # a bank file larger than this is not a statement we import
+FILE_BYTES_MAX = 150_000_000  # a bank file larger than this is not a statement we import (a
+# camt.053 takes about 700 bytes per entry: 100,000 entries, ENTRIES_MAX, are 70 MB)
 
 
 def refuse(source: str, where: str, reason: str, *, field: str = "") -> InvalidInput:

@@ -24,6 +24,21 @@ Otherwise the batch stays ONE entry with the total the bank booked: its remittan
 with " | ", and counterparty, end-to-end id and creditor reference kept only when every
 transaction has the same one. Either way the entries still add up to the balances. With no
 remittance text at all, the entry's AddtlNtryInf stands in.
+
+Returns (`Entry.return_reason`), per TxDtls: RtrInf/Rsn/Cd (the ISO 20022 return reason, AM04,
+MD06 ...), else RtrInf/Rsn/Prtry, else "RETURN" for an RtrInf that names no reason. Without an
+RtrInf the entry reads "RETURN" when a bank transaction code says return: a SubFmlyCd of
+`RETURN_SUBFAMILIES` (UPDD unpaid direct debit, RRTN reversal due to a return, ARET, RPCR), or
+a Prtry/Cd whose text says so (Rücklastschrift, Retoure, RETURN) or that is a German code
+"NRTI+..." or "xxxx+GVC+..." with a GVC of `mt940.RETURN_GVC` (the TxDtls' own BkTxCd or the
+Ntry's), or when the Ntry's AddtlNtryInf says so.
+
+Instructed amounts (`Entry.instructed_minor`/`instructed_currency`): TxDtls/AmtDtls/InstdAmt/Amt
+with its Ccy, kept only when that currency differs from the entry's (the bank converted), in
+minor units of that currency and signed like the entry; for an entry whose transactions give
+none, Ntry/AmtDtls/InstdAmt. A split batch keeps the return reason and instructed amount of
+each transaction; an unsplit one keeps them when all its transactions share them (a batch
+whose transactions are all returns, with different reasons, reads "RETURN").
 """
 
 from __future__ import annotations
@@ -32,14 +47,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
 from lxml import etree  # type: ignore[import-untyped]
 
 from openbill.adapters.bank._common import FILE_BYTES_MAX, check_counts, clean, refuse
+from openbill.adapters.bank.mt940 import RETURN_GVC, says_return
 from openbill.domain.bank import Balance, Entry, Statement, amount_to_minor
 from openbill.domain.rejections import Rejection
 
-__all__ = ["detect", "parse_camt"]
+__all__ = ["RETURN_SUBFAMILIES", "detect", "parse_camt"]
+
+_T = TypeVar("_T")
 
 _NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(0[2-8])$")
 _CONTAINERS = {
@@ -53,6 +72,10 @@ _OPENING = ("OPBD", "PRCD")
 # whether the file has one of them or many.
 _REPEATING = frozenset({"Stmt", "Rpt", "Ntfctn", "Bal", "Ntry", "NtryDtls", "TxDtls"})
 _CLOSING = ("CLBD",)
+# ISO bank transaction sub-families of a returned payment: UPDD unpaid direct debit, RRTN
+# reversal due to a payment return, ARET ACH return, RPCR reversal due to a cancellation
+# request.
+RETURN_SUBFAMILIES = frozenset({"UPDD", "RRTN", "ARET", "RPCR"})
 
 
 def _parser() -> etree.XMLParser:
@@ -241,6 +264,32 @@ def _bank_code(el: etree._Element | None) -> str:
     return _text(el, "Prtry", "Cd")
 
 
+def _code_says_return(el: etree._Element | None) -> bool:
+    """Whether a BkTxCd marks a returned payment (see the module docstring)."""
+    if el is None:
+        return False
+    if _text(el, "Domn", "Fmly", "SubFmlyCd") in RETURN_SUBFAMILIES:
+        return True
+    proprietary = _text(el, "Prtry", "Cd")
+    if not proprietary:
+        return False
+    # German banks write the SWIFT type and the GVC: "NDDT+109+..." or "NRTI+...".
+    parts = proprietary.split("+")
+    german = parts[0][-3:] == "RTI" or (len(parts) > 1 and parts[1] in RETURN_GVC)
+    return german or says_return(proprietary)
+
+
+def _instructed(
+    reader: _Reader, el: etree._Element, sign: int, currency: str
+) -> tuple[int | None, str]:
+    """AmtDtls/InstdAmt/Amt under `el` when it is in a currency other than `currency`."""
+    amt = _kid(el, "AmtDtls", "InstdAmt", "Amt")
+    if amt is None:
+        return None, ""
+    minor, instructed_currency = reader.amount(amt, sign)
+    return (None, "") if instructed_currency == currency else (minor, instructed_currency)
+
+
 @dataclass(frozen=True, slots=True)
 class _Detail:
     """What one TxDtls says; `amount_minor` None when it gives no amount of its own."""
@@ -253,9 +302,12 @@ class _Detail:
     bank_reference: str
     amount_minor: int | None
     currency: str
+    return_reason: str
+    instructed_minor: int | None
+    instructed_currency: str
 
 
-def _detail(reader: _Reader, tx: etree._Element, sign: int) -> _Detail:
+def _detail(reader: _Reader, tx: etree._Element, sign: int, entry_currency: str) -> _Detail:
     parties = _kid(tx, "RltdPties")
     role, account_role = ("Dbtr", "DbtrAcct") if sign > 0 else ("Cdtr", "CdtrAcct")
     acct = _kid(parties, account_role, "Id")
@@ -271,9 +323,17 @@ def _detail(reader: _Reader, tx: etree._Element, sign: int) -> _Detail:
     if amt is None:
         amt = _kid(tx, "AmtDtls", "TxAmt", "Amt")
     amount_minor, currency = None, ""
+    # The transaction's own CdtDbtInd signs its amounts; read only when it has one to sign.
+    own = amt is not None or _kid(tx, "AmtDtls", "InstdAmt") is not None
+    tx_sign = reader.sign(tx) if own and _kid(tx, "CdtDbtInd") is not None else sign
     if amt is not None:
-        tx_sign = reader.sign(tx) if _kid(tx, "CdtDbtInd") is not None else sign
         amount_minor, currency = reader.amount(amt, tx_sign)
+    returned = _kid(tx, "RtrInf")
+    if returned is not None:
+        reason = _text(returned, "Rsn", "Cd") or _text(returned, "Rsn", "Prtry") or "RETURN"
+    else:
+        reason = "RETURN" if _code_says_return(_kid(tx, "BkTxCd")) else ""
+    instructed_minor, instructed_currency = _instructed(reader, tx, tx_sign, entry_currency)
     return _Detail(
         name=_text(parties, role, "Nm") or _text(parties, role, "Pty", "Nm"),
         account=_text(acct, "IBAN") or _text(acct, "Othr", "Id"),
@@ -283,6 +343,9 @@ def _detail(reader: _Reader, tx: etree._Element, sign: int) -> _Detail:
         bank_reference=_text(tx, "Refs", "AcctSvcrRef"),
         amount_minor=amount_minor,
         currency=currency,
+        return_reason=reason,
+        instructed_minor=instructed_minor,
+        instructed_currency=instructed_currency,
     )
 
 
@@ -290,11 +353,22 @@ def _entries(reader: _Reader, ntry: etree._Element) -> list[Entry]:
     sign = reader.sign(ntry)
     amount_minor, currency = reader.amount(reader.need(ntry, "Amt"), sign)
     txs = [tx for d in _kids(ntry, "NtryDtls") for tx in _kids(d, "TxDtls")]
-    details = [_detail(reader, tx, sign) for tx in txs]
+    details = [_detail(reader, tx, sign, currency) for tx in txs]
     code = _bank_code(_kid(ntry, "BkTxCd"))
     if not code and txs:
         code = _bank_code(_kid(txs[0], "BkTxCd"))
     reference = _text(ntry, "AcctSvcrRef") or _text(ntry, "NtryRef")
+    # What the entry as a whole says of a return: its own code, or its booking text.
+    entry_returned = _code_says_return(_kid(ntry, "BkTxCd")) or says_return(
+        _text(ntry, "AddtlNtryInf")
+    )
+    reasons = {d.return_reason for d in details}
+    reason = _one(reasons) or ("RETURN" if reasons and "" not in reasons else "")
+    if not reason and entry_returned:
+        reason = "RETURN"
+    instructed = _shared({(d.instructed_minor, d.instructed_currency) for d in details}, (None, ""))
+    if instructed == (None, ""):
+        instructed = _instructed(reader, ntry, sign, currency)
     whole = Entry(
         booking_date=reader.date_of(_kid(ntry, "BookgDt")),
         value_date=reader.date_of(_kid(ntry, "ValDt")),
@@ -309,6 +383,9 @@ def _entries(reader: _Reader, ntry: etree._Element) -> list[Entry]:
         creditor_reference=_one({d.reference for d in details}),
         transaction_code=code,
         batch_size=max(1, len(details)),
+        return_reason=reason,
+        instructed_minor=instructed[0],
+        instructed_currency=instructed[1],
     )
     splittable = len(details) > 1 and all(
         d.amount_minor is not None and d.currency == currency for d in details
@@ -325,11 +402,19 @@ def _entries(reader: _Reader, ntry: etree._Element) -> list[Entry]:
             counterparty_account=d.account,
             remittance=d.remittance,
             creditor_reference=d.reference,
+            return_reason=d.return_reason or ("RETURN" if entry_returned else ""),
+            instructed_minor=d.instructed_minor,
+            instructed_currency=d.instructed_currency,
         )
         for i, d in enumerate(details, start=1)
     ]
 
 
+def _shared(values: set[_T], none: _T) -> _T:
+    """The value every transaction of the entry shares, or `none` when they differ."""
+    return next(iter(values)) if len(values) == 1 else none
+
+
 def _one(values: set[str]) -> str:
-    """The value every transaction of the entry shares, or "" when they differ."""
-    return next(iter(values)) if len(values) == 1 else ""
+    """The text every transaction of the entry shares, or "" when they differ."""
+    return _shared(values, "")

@@ -13,6 +13,16 @@ reference (//...) else the customer reference (NONREF counts as none). RC (rever
 credit) is a debit and RD a credit (the library's `reversal_sign` option). :86: as the library
 splits it: the German structured fields (?20.. purpose, ?31 IBAN, ?32/?33 name) and SEPA
 keywords (EREF, SVWZ, IBAN+) when present, otherwise the whole text as the remittance.
+
+Returns (`Entry.return_reason`): an ISO 20022 return reason code (AM04, MD06 ...) when the bank
+marks one: in ?34, the sub-field the DFÜ-Abkommen gives the return reason, when it holds such a
+code, or right after the marker "RTRN+" anywhere in the :86: text. Otherwise "RETURN" when the
+:61: transaction type is RTI (returned item), the :86: business transaction code (GVC, the
+three digits before the first "?") is one of `RETURN_GVC`, or the booking text (?00) says
+Rücklastschrift, Retoure or Rücküberweisung. Nothing else is guessed: a code that merely stands
+somewhere in the remittance text is not taken, and the three-digit return codes German banks
+write into ?34 (Textschlüsselergänzung 9xx) are not translated, so such an entry reads
+"RETURN". MT940 carries no instructed amount.
 """
 
 from __future__ import annotations
@@ -31,10 +41,29 @@ from openbill.adapters.bank._common import FILE_BYTES_MAX, check_counts, clean, 
 from openbill.domain.bank import Balance, Entry, Statement, amount_to_minor
 from openbill.domain.rejections import Rejection
 
-__all__ = ["detect", "parse_mt940"]
+__all__ = ["ISO_REASON", "RETURN_GVC", "detect", "parse_mt940", "says_return"]
 
 _START = re.compile(r"^:20:", re.MULTILINE)
 _NO_REFERENCE = ("", "NONREF")
+
+# German business transaction codes (GVC, DFÜ-Abkommen Anlage 3) of returned payments: 108 and
+# 109 are returned SEPA direct debits (Rücklastschrift), 159, 160 and 161 returned SEPA credit
+# transfers (Retoure), 009 the pre-SEPA Rücklastschrift. The camt reader checks the GVC of a
+# German proprietary bank transaction code ("NDDT+109+...") against the same set.
+RETURN_GVC = frozenset({"009", "108", "109", "159", "160", "161"})
+# The words of a booking text that say a payment came back, in German and English.
+_RETURN_WORDS = re.compile(
+    r"R(?:Ü|UE)CK(?:LASTSCHRIFT|ÜBERWEISUNG|UEBERWEISUNG)|RETOURE|\bRETURN", re.IGNORECASE
+)
+# An ISO 20022 ExternalReturnReason1Code: four capitals or digits with at least one letter
+# (AM04, MS03, FOCR); the three-digit German codes do not match.
+ISO_REASON = re.compile(r"(?=[A-Z0-9]{0,3}[A-Z])[A-Z0-9]{4}")
+_RETURN_MARKER = re.compile(r"RTRN\+([A-Z0-9]{4})(?![A-Z0-9])")
+
+
+def says_return(text: str) -> bool:
+    """Whether a booking text says the payment was returned (Rücklastschrift, Retoure ...)."""
+    return bool(_RETURN_WORDS.search(text))
 
 
 def detect(text: str) -> bool:
@@ -208,4 +237,24 @@ def _entry(tx: dict[str, Any], source: str, where: str) -> Entry:
         counterparty_account=iban,
         remittance=remittance or clean(tx.get("extra_details")),
         transaction_code=clean(tx.get("id")),
+        return_reason=_return_reason(tx),
     )
+
+
+def _return_reason(tx: dict[str, Any]) -> str:
+    """The ISO reason the bank marks, "RETURN" when only the codes say so, else ""."""
+    marked = clean(tx.get("return_debit_notes"))  # ?34
+    if ISO_REASON.fullmatch(marked):
+        return marked
+    texts = " ".join(
+        str(tx.get(key) or "")
+        for key in ("purpose", "additional_purpose", "transaction_details", "extra_details")
+    )
+    found = _RETURN_MARKER.search(texts)
+    if found and ISO_REASON.fullmatch(found[1]):
+        return found[1]
+    kind = clean(tx.get("id"))  # the :61: type, N + three letters
+    gvc = clean(str(tx.get("transaction_code") or ""))
+    if kind[1:] == "RTI" or gvc in RETURN_GVC or says_return(clean(tx.get("posting_text"))):
+        return "RETURN"
+    return ""
