@@ -49,12 +49,20 @@ class NameIndex:
         pairs = [(cid, normalise(n)) for cid, n in names if n and normalise(n)]
         self._ids = [cid for cid, _ in pairs]
         self._names = [n for _, n in pairs]
+        # A statement names the same payers again and again: each name is scored once.
+        self._seen: dict[str, Sequence[tuple[int, int]]] = {}
 
     def __call__(self, name: str) -> Sequence[tuple[int, int]]:
         """(customer id, score 0..100), best first, one entry per customer."""
         query = normalise(name)
         if not query or not self._names:
             return []
+        seen = self._seen.get(query)
+        if seen is None:
+            seen = self._seen[query] = tuple(self._score(query))
+        return seen
+
+    def _score(self, query: str) -> list[tuple[int, int]]:
         found = process.extract(
             query, self._names, scorer=fuzz.token_set_ratio, limit=RESULTS_MAX * 3
         )

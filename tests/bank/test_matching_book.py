@@ -205,8 +205,11 @@ def test_a_line_split_over_two_customers_and_a_fee(book):
 
 def test_a_line_marked_as_bank_charges(book):
     with_bank(book)
-    report = _one_line(book, entry(-1250, PAID, ref="B1", text="Kontoführung März", code=""))
-    # the booking text says fees, no counterparty: 85, below the threshold
+    report = _one_line(
+        book,
+        entry(-1250, PAID, ref="B1", name="Servicepartner KG", text="Kontoführung März", code=""),
+    )
+    # the booking text says fees, but the counterparty is no bank: 70, below the threshold
     assert report.review == 1 and report.outcomes[0].rule == "fee"
     (line,) = line_ids(book)
     bm.mark_other(book.uow(), bm.MarkOther(ENTITY, line, "fee", note="monthly fee"))

@@ -47,7 +47,14 @@ def _march(book):
     _pay(book, "C1", "20.00", date(2026, 4, 2))
     lines = [
         entry(11900, date(2026, 3, 9), ref="B1", text=creditor_reference(doc.number)),
-        entry(-1250, date(2026, 3, 31), ref="B2", text="Kontoführung", code=""),
+        entry(
+            -1250,
+            date(2026, 3, 31),
+            ref="B2",
+            name="Servicepartner KG",
+            text="Kontoführung",
+            code="",
+        ),
         entry(2000, date(2026, 3, 31), ref="B3", name="ALPHA GMBH", iban=IBAN_C1),
     ]
     import_(book, statement(lines, 100000, date(2026, 3, 1), date(2026, 3, 31)))

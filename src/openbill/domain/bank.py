@@ -36,6 +36,7 @@ __all__ = [
     "Statement",
     "amount_to_minor",
     "check_balances",
+    "format_amount",
 ]
 
 # Bounds (DESIGN.md principle 8).
@@ -141,7 +142,7 @@ class Statement:
     entries: tuple[Entry, ...] = ()
 
 
-def _format(amount_minor: int, currency: str) -> str:
+def format_amount(amount_minor: int, currency: str) -> str:
     """'1234.50' for EUR, also for the historic currencies format_minor does not know."""
     exponent = EXPONENTS.get(currency, HISTORIC_EXPONENTS.get(currency, 2))
     return f"{Decimal(amount_minor).scaleb(-exponent):f}"
@@ -173,9 +174,9 @@ def check_balances(statement: Statement) -> list[str]:
     expected = opening.amount_minor + total
     if expected != closing.amount_minor:
         problems.append(
-            f"opening {_format(opening.amount_minor, currency)} + entries "
-            f"{_format(total, currency)} = {_format(expected, currency)} {currency}, "
-            f"but the closing balance is {_format(closing.amount_minor, currency)}; "
+            f"opening {format_amount(opening.amount_minor, currency)} + entries "
+            f"{format_amount(total, currency)} = {format_amount(expected, currency)} {currency}, "
+            f"but the closing balance is {format_amount(closing.amount_minor, currency)}; "
             "ask the bank for the complete statement"
         )
     return problems

@@ -117,11 +117,13 @@ RETURN_PAYER = 95
 RETURN_AMOUNT = 85
 RETURN_AMBIGUOUS = 60
 OTHER_CODE = 95  # the bank's transaction code says charges or interest
+OTHER_TEXT_BANK = 92  # ... a small debit, the bank or nobody the counterparty
 OTHER_TEXT = 85  # the booking text says so and no customer is named
 OTHER_TEXT_LOOSE = 70
+OTHER_TEXT_SMALL_MINOR = 100_000  # "small": up to 1,000.00 in the line's currency
 TRANSFER_OWN = 95  # the counterparty is one of the entity's own accounts
 REFUND_CREDIT = 70  # money out to a customer who has that much credit
-CONFLICT_PAYER = 45  # the reference names a customer, the money comes from another's account
+CONFLICT_PAYER = 55  # the reference names a customer, the money comes from another's account
 CONFLICT_NAME = 60
 CONFLICT_CUSTOMERS = 40  # the references name invoices of several customers
 ALREADY_PAID = 50  # the reference names invoices that are paid already
@@ -298,8 +300,12 @@ def _prefix(key: str) -> str:
     return key[:end]
 
 
+_NOT_COMPACT = re.compile(r"[^A-Z0-9]+")
+
+
 def _compact(text: str) -> str:
-    return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
+    """The ASCII letters and digits of the upper-cased text: INV2026000123 of inv-2026-000123."""
+    return _NOT_COMPACT.sub("", text.upper())
 
 
 def _iban(text: str) -> str:
@@ -336,6 +342,8 @@ def _references(line: Line, prefixes: frozenset[str]) -> _Refs:
             if found not in exact:
                 exact.append(found)
             near.append(found)  # when no such invoice is open, a typo of one may be
+            if len(digits) == 11:
+                near.append(prefix + digits)  # ... or the number with one digit too many
         elif 9 <= len(digits) <= 11:
             near.append(letters[-4:] + digits)
     return _Refs(tuple(exact[:REFERENCES_MAX]), frozenset(rf_keys), tuple(near[:REFERENCES_MAX]))
@@ -897,7 +905,23 @@ def _by_payer(index: MatchIndex, line: Line, payer: Payer, how: str) -> list[Can
         conf = PAYER_IBAN_ONE if strong else PAYER_NAME_ONE
         fit = _Fit("exact", _full(equal))
         text = f"no reference; from {known}; the amount is what is open on {equal[0].number}"
-        return [_payment(conf, "payer+amount", text, payer.id, fit)]
+        combos = _subsets([i for i in invoices if i.id != equal[0].id], amount)
+        if not combos:
+            return [_payment(conf, "payer+amount", text, payer.id, fit)]
+        # Two of its other invoices add up to the same amount: one invoice or several?
+        out.append(_payment(PAYER_AMBIGUOUS, "payer+amount", text, payer.id, fit))
+        for combo in combos:
+            text = f"from {known}; or {len(combo)} open invoices together: {_numbers(combo)}?"
+            out.append(
+                _payment(
+                    PAYER_COMBINATIONS,
+                    "payer+combination",
+                    text,
+                    payer.id,
+                    _Fit("exact", _full(combo)),
+                )
+            )
+        return out
     if len(equal) > 1:
         for inv in equal[:3]:
             text = f"from {known}; {len(equal)} open invoices are for this amount; {inv.number}?"
@@ -1072,6 +1096,8 @@ def _by_kind(index: MatchIndex, line: Line, payer: Payer | None) -> list[Candida
     bankish = not line.counterparty_name or "bank" in line.counterparty_name.lower()
     if payer is None and _FEE_TEXT.search(text) and line.amount_minor < 0:
         conf = OTHER_TEXT if bankish else OTHER_TEXT_LOOSE
+        if bankish and -line.amount_minor <= OTHER_TEXT_SMALL_MINOR:
+            conf = OTHER_TEXT_BANK
         return [_other(conf, "fee", "bank charges (the booking text says so)")]
     if payer is None and _INTEREST_TEXT.search(text):
         conf = OTHER_TEXT if bankish else OTHER_TEXT_LOOSE
@@ -1120,7 +1146,12 @@ def propose(index: MatchIndex, line: Line) -> tuple[Candidate, ...]:
         found += _by_book(index, line, payer, refs)
         found += _by_reference(index, line, refs, payer, how)
         if not any(c.rule == "reference" for c in found):
-            found += _by_near_reference(index, line, refs, payer, how)
+            near = _by_near_reference(index, line, refs, payer, how)
+            if payer is not None and _names_others(index, refs, payer):
+                # As for the payer's own matches below: when the text names another
+                # customer's open invoice, a mistyped number does not decide either.
+                near = [replace(c, confidence=min(c.confidence, CONFLICT_NAME)) for c in near]
+            found += near
         if not any(c.action == Action.PAYMENT and c.confidence >= NEAR for c in found):
             if payer is not None:
                 by_payer = _by_payer(index, line, payer, how)
@@ -1129,6 +1160,16 @@ def propose(index: MatchIndex, line: Line) -> tuple[Candidate, ...]:
                     # a person decides which debt this money settles.
                     by_payer = [
                         replace(c, confidence=min(c.confidence, CONFLICT_NAME)) for c in by_payer
+                    ]
+                else:
+                    # The text names one of the payer's open invoices, the amount fits another:
+                    # a guess from the amount never overrides what the payer wrote.
+                    named = {index.by_key[k] for k in refs.exact if k in index.by_key}
+                    by_payer = [
+                        c
+                        if not named or named <= {a.invoice_id for a in c.allocations}
+                        else replace(c, confidence=min(c.confidence, PAYER_AMBIGUOUS))
+                        for c in by_payer
                     ]
                 found += by_payer
             elif not refs.exact:

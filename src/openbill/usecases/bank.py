@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from openbill.domain.bank import Statement, check_balances
+from openbill.domain.bank import HISTORIC_EXPONENTS, Statement, check_balances, format_amount
 from openbill.domain.currencies import EXPONENTS
 from openbill.domain.ledger import Account, bank_booked
 from openbill.domain.money import Rounding, format_minor, round_to_minor, to_decimal
@@ -153,7 +153,9 @@ def _add_account(uow: UnitOfWork, entity: Any, cmd: AddBankAccount) -> Any:
             field="name",
         )
     currency = cmd.currency.strip().upper()
-    if currency not in EXPONENTS:
+    # Old statements keep withdrawn currencies (a 2002 MT940 in DEM): such an account can hold
+    # its statements, though nothing is billed in them.
+    if currency not in EXPONENTS and currency not in HISTORIC_EXPONENTS:
         raise InvalidInput(
             f"{cmd.currency!r} is not an ISO 4217 currency code",
             record="bank account",
@@ -422,11 +424,11 @@ def _continuity(previous: Any, statement: Statement) -> list[str]:
         if int(previous.closing_minor) != opening.amount_minor:
             gap = opening.amount_minor - int(previous.closing_minor)
             problems.append(
-                f"opens at {format_minor(opening.amount_minor, currency)} but the statement "
+                f"opens at {format_amount(opening.amount_minor, currency)} but the statement "
                 f"before ({previous.statement_ref or previous.sequence}, closing "
                 f"{previous.closing_on}) closed at "
-                f"{format_minor(int(previous.closing_minor), currency)} {currency}: "
-                f"{format_minor(gap, currency)} moved in between; a statement is missing?"
+                f"{format_amount(int(previous.closing_minor), currency)} {currency}: "
+                f"{format_amount(gap, currency)} moved in between; a statement is missing?"
             )
     this_no = _sequence_number(statement.sequence)
     before_no = _sequence_number(previous.sequence or "")

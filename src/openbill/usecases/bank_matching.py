@@ -356,6 +356,7 @@ def _book_items(uow: UnitOfWork, entity: Any, account: Any) -> list[BookItem]:
             kind = "payment"
         elif source == "refunds":
             kind = "refund"
+            customer_id = uow.bank.refund_customer(int(source_id))
         else:
             kind = "reversal"
         out.append(
@@ -494,13 +495,13 @@ def _payment_entry(uow: UnitOfWork, payment_id: int) -> int:
     raise InvariantError(f"payment {payment_id} has no journal entry")
 
 
-def _gross(uow: UnitOfWork, c: Candidate, currency: str) -> int:
+def _gross(c: Candidate, currency: str, docs: dict[int, Any]) -> int:
     """What the customer paid: onto the invoices (in the line's currency) plus credit."""
     from openbill.domain.fx import convert_minor
 
     total = c.credit_minor
     for a in c.allocations:
-        doc = uow.documents.get(a.invoice_id)
+        doc = docs[a.invoice_id]
         if doc.currency == currency:
             total += a.amount_minor
         else:
@@ -554,7 +555,8 @@ def _post_payment(
     for a in c.allocations:
         if a.discount_minor:
             done.detail["write_offs"].append(_discount(uow, entity, customer, row, a))
-    gross = _gross(uow, c, row.currency)
+    docs = {a.invoice_id: uow.documents.brief(a.invoice_id) for a in c.allocations}
+    gross = _gross(c, row.currency, docs)
     if gross - c.fee_minor != part.amount_minor or gross <= 0:
         raise InvariantError(
             f"the payment of bank line {row.id} adds up to {gross - c.fee_minor}, "
@@ -562,7 +564,7 @@ def _post_payment(
         )
     to = []
     for a in c.allocations:
-        doc = uow.documents.get(a.invoice_id)
+        doc = docs[a.invoice_id]
         if a.amount_minor:
             to.append((doc.number, format_minor(a.amount_minor, doc.currency)))
     line = _line(row)
@@ -690,8 +692,10 @@ def _decide(
     confidence: int,
     rule: str,
     explanation: str,
+    learned: set[tuple[int, str, str]] | None = None,
 ) -> tuple[int, dict[str, list[int]]]:
-    """Post a decision on a line; returns the decision's id and what it posted."""
+    """Post a decision on a line; returns the decision's id and what it posted. `learned`:
+    the payers known already, kept by a matching run (else looked up)."""
     now = uow.clock.now()
     claimed = uow.bank.claim(
         row.id,
@@ -699,7 +703,7 @@ def _decide(
     )
     if not claimed:
         raise InvalidState(
-            f"bank line {row.id} was decided meanwhile; see `openbill bank show {row.id}`",
+            f"it was decided meanwhile; see `openbill bank show {row.id}`",
             record=f"bank line {row.id}",
         )
     done = _Posted()
@@ -753,7 +757,7 @@ def _decide(
         if part.candidate.action == Action.PAYMENT and (
             not automatic_ or part.candidate.rule.startswith("reference")
         ):
-            _learn(uow, entity, row, part.candidate.customer_id, match_id)
+            _learn(uow, entity, row, part.candidate.customer_id, match_id, learned)
     audit(
         uow,
         entity.id,
@@ -773,21 +777,28 @@ def _decide(
     return int(match_id), done.detail
 
 
-def _learn(uow: UnitOfWork, entity: Any, row: Any, customer_id: int | None, match_id: int) -> None:
+def _learn(
+    uow: UnitOfWork,
+    entity: Any,
+    row: Any,
+    customer_id: int | None,
+    match_id: int,
+    learned: set[tuple[int, str, str]] | None = None,
+) -> None:
     """Remember who pays from this account and under this name (from confirmed decisions and
     from automatic ones that rest on a reference, never from guesses about the payer)."""
     if customer_id is None or not (row.counterparty_account or row.counterparty_name):
         return
     customer = uow.customers.get(customer_id)
     iban = row.counterparty_account if row.counterparty_account != (customer.iban or "") else ""
-    _, learned = uow.bank.payers(entity.id)
-    for known in learned:
-        if (
-            known.customer_id == customer_id
-            and known.iban == iban
-            and known.name == row.counterparty_name[:200]
-        ):
+    key = (int(customer_id), iban[:34], row.counterparty_name[:200])
+    if learned is None:
+        if uow.bank.knows_payer(entity.id, *key):
             return
+    elif key in learned:
+        return
+    else:
+        learned.add(key)
     uow.bank.add_payer(
         {
             "entity_id": entity.id,
@@ -862,6 +873,10 @@ def match_lines(
                     cmd.threshold, settings.fees_minor, settings.fx_tolerance_bps
                 )
             outcomes: list[LineOutcome] = []
+            learned = {
+                (int(p.customer_id), str(p.iban), str(p.name))
+                for p in uow.bank.payers(entity.id)[1]
+            }
             refused = False
             rows_by_account = [(a, uow.bank.lines_to_match(a.id, cmd.line_ids)) for a in accounts]
             total = sum(len(rows) for _, rows in rows_by_account)
@@ -874,7 +889,7 @@ def match_lines(
                 for row in rows:
                     try:
                         outcomes.append(
-                            _match_one(uow, entity, account, index, row, settings, cmd, set_aside)
+                            _match_one(uow, entity, account, index, row, cmd, set_aside, learned)
                         )
                     except Rejection as exc:
                         set_aside[row.id] = exc.reason
@@ -938,9 +953,9 @@ def _match_one(
     account: Any,
     index: MatchIndex,
     row: Any,
-    settings: BankSettings,
     cmd: MatchLines,
     set_aside: dict[int, str],
+    learned: set[tuple[int, str, str]],
 ) -> LineOutcome:
     line = _line(row)
     candidates = propose(index, line)
@@ -965,6 +980,7 @@ def _match_one(
                 confidence=best.confidence,
                 rule=best.rule,
                 explanation=best.explanation,
+                learned=learned,
             )
             if best.action == Action.PAYMENT and best.rule.startswith("reference"):
                 index.learn(best.customer_id or 0, line.counterparty_account)
@@ -1072,8 +1088,7 @@ def _open_line(uow: UnitOfWork, entity: Any, line_id: int) -> tuple[Any, Any]:
         raise NotFound(f"no bank line {line_id}", record="bank line", field="id")
     if row.status == "matched":
         raise InvalidState(
-            f"bank line {line_id} is matched already; undo that first (`openbill bank undo "
-            f"{line_id} --reason ...`)",
+            f"it is matched already; undo that first (`openbill bank undo {line_id} --reason ...`)",
             record=f"bank line {line_id}",
         )
     return row, uow.bank.account(row.bank_account_id)
@@ -1094,7 +1109,7 @@ def confirm(uow: UnitOfWork, cmd: Confirm) -> Decided:
         proposals = {p.rank: p for p in uow.bank.proposals(row.id)}
         if cmd.candidate not in proposals:
             raise NotFound(
-                f"bank line {row.id} has no candidate {cmd.candidate} "
+                f"it has no candidate {cmd.candidate} "
                 f"({len(proposals)} proposed); run `openbill bank match` to refresh them",
                 record=f"bank line {row.id}",
                 field="candidate",
@@ -1366,7 +1381,11 @@ def undo(uow: UnitOfWork, cmd: Undo) -> Decided:
             raise NotFound(f"no bank line {cmd.line_id}", record="bank line", field="id")
         if row.status != "matched" or row.match_id is None:
             raise InvalidState(
-                f"bank line {row.id} has no decision to undo (it is {row.status})",
+                "it has no decision to undo ("
+                + {"new": "it waits to be matched", "review": "it waits for review"}.get(
+                    row.status, f"it is {row.status}"
+                )
+                + ")",
                 record=f"bank line {row.id}",
             )
         account = uow.bank.account(row.bank_account_id)

@@ -385,7 +385,11 @@ def _plan_explicit(
     pieces: list[_Piece] = []
     for number, text in to:
         record = f"allocation to {number}"
-        doc = document_by_number(uow, entity.id, number)
+        doc = uow.documents.brief_by_number(entity.id, number)
+        if doc is None:
+            raise NotFound(
+                f"no issued document numbered {number!r}", record="document", field="number"
+            )
         if doc.kind != DocumentKind.INVOICE or doc.customer_id != customer.id:
             raise InvalidAmount(
                 f"{number} is not an invoice of {customer.code}", record=record, field="invoice"

@@ -110,13 +110,13 @@ class BankRepo(_Repo):
     def claim(self, line_id: int, values: Values) -> bool:
         """Take a line that is new or waiting for review for a decision; False when another
         decision took it first (on PostgreSQL the second writer waits for the first)."""
-        st = b.bank_line_states.c
-        result = self.conn.execute(
-            update(b.bank_line_states)
-            .where(st.line_id == line_id, st.status.in_(("new", "review")))
-            .values(**values)
+        changed = self.raw.update(
+            "bank_line_states",
+            "line_id",
+            {**values, "line_id": line_id},
+            where="status IN ('new', 'review')",
         )
-        return bool(result.rowcount)
+        return bool(changed)
 
     def set_state(self, line_id: int, values: Values) -> None:
         self.raw.update("bank_line_states", "line_id", {**values, "line_id": line_id})
@@ -259,6 +259,23 @@ class BankRepo(_Repo):
         ).all()
         return customers, learned
 
+    def knows_payer(self, entity_id: int, customer_id: int, iban: str, name: str) -> bool:
+        """Whether a live learned payer says exactly this already."""
+        p, st = b.bank_payers.c, b.bank_line_states.c
+        live = select(st.match_id).where(st.match_id.is_not(None))
+        found = self.conn.execute(
+            select(p.id)
+            .where(
+                p.entity_id == entity_id,
+                p.customer_id == customer_id,
+                p.iban == iban,
+                p.name == name,
+                (p.match_id.is_(None)) | (p.match_id.in_(live)),
+            )
+            .limit(1)
+        ).first()
+        return found is not None
+
     def add_payer(self, values: Values) -> None:
         self.conn.execute(insert(b.bank_payers), dict(values))
 
@@ -391,6 +408,10 @@ class BankRepo(_Repo):
             for pid, number in rows:
                 out.setdefault(int(pid), []).append(str(number))
         return out
+
+    def refund_customer(self, refund_id: int) -> int | None:
+        rows = self.raw.execute("SELECT customer_id FROM refunds WHERE id = ?", (refund_id,))
+        return int(rows[0][0]) if rows else None
 
     def entry_effect(self, entry_id: int, ledger_account: str) -> tuple[date, int] | None:
         rows = self.raw.execute(

@@ -82,9 +82,12 @@ class RawWriter:
         sql = self._sql("insert", table, columns)
         self._cursor.executemany(sql, [self._adapt(r) for r in rows])
 
-    def update(self, table: str, key: str, values: Mapping[str, Any]) -> int:
-        """UPDATE table SET ... WHERE key = values[key]; returns the number of rows changed."""
+    def update(self, table: str, key: str, values: Mapping[str, Any], where: str = "") -> int:
+        """UPDATE table SET ... WHERE key = values[key] [AND where]; returns the number of rows
+        changed. `where` is constant SQL text of the caller's (no values in it)."""
         sql = self._sql("update", table, tuple(values), key)
+        if where:
+            sql = f"{sql} AND {where}"
         self._cursor.execute(sql, self._adapt(values))
         return int(self._cursor.rowcount)
 

@@ -174,7 +174,10 @@ class CustomerRepo(_Repo):
         return self._insert(t.customers, values)
 
     def get(self, customer_id: int) -> Row[Any] | None:
-        return self._one(select(t.customers).where(t.customers.c.id == customer_id))
+        return self.ref.get(
+            ("customer id", customer_id),
+            lambda: self._one(select(t.customers).where(t.customers.c.id == customer_id)),
+        )
 
     def by_code(self, entity_id: int, code: str) -> Row[Any] | None:
         c = t.customers.c
@@ -250,6 +253,15 @@ class DocumentRepo(_Repo):
         d = t.documents.c
         return self._one(select(t.documents).where(d.entity_id == entity_id, d.number == number))
 
+    def brief(self, document_id: int) -> DocumentBrief | None:
+        """`brief_by_number` by the document's id."""
+        rows = self.raw.execute(
+            "SELECT id, number, kind, status, customer_id, currency, document_date "
+            "FROM documents WHERE id = ?",
+            (document_id,),
+        )
+        return _brief(rows[0]) if rows else None
+
     def brief_by_number(self, entity_id: int, number: str) -> DocumentBrief | None:
         """What allocating a payment needs of a document named by its number (every payment
         reference is looked up, so through the driver cursor)."""
@@ -258,18 +270,7 @@ class DocumentRepo(_Repo):
             "FROM documents WHERE entity_id = ? AND number = ?",
             (entity_id, number),
         )
-        if not rows:
-            return None
-        i, num, kind, status, customer_id, currency, day = rows[0]
-        return DocumentBrief(
-            int(i),
-            str(num),
-            str(kind),
-            str(status),
-            int(customer_id),
-            str(currency),
-            as_date(day),
-        )
+        return _brief(rows[0]) if rows else None
 
     def lines(self, document_id: int) -> Sequence[Row[Any]]:
         ln = t.document_lines.c
@@ -631,6 +632,13 @@ class DocumentBrief(NamedTuple):
     customer_id: int
     currency: str
     document_date: date
+
+
+def _brief(row: tuple[Any, ...]) -> DocumentBrief:
+    i, num, kind, status, customer_id, currency, day = row
+    return DocumentBrief(
+        int(i), str(num), str(kind), str(status), int(customer_id), str(currency), as_date(day)
+    )
 
 
 class Seen(NamedTuple):

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from openbill.bootstrap import Book, open_book
+from openbill.domain.bank import format_amount
 from openbill.domain.money import format_minor
 from openbill.domain.rejections import Rejection
 
@@ -125,7 +126,12 @@ def parse_date(text: str | None, name: str = "--date") -> date | None:
 
 
 def money(minor: int | None, currency: str) -> str:
-    return "" if minor is None else format_minor(int(minor), currency)
+    if minor is None:
+        return ""
+    try:
+        return format_minor(int(minor), currency)
+    except Rejection:  # a withdrawn currency an old bank statement still carries (DEM)
+        return format_amount(int(minor), currency)
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,13 @@ class Col:
     header: str
     right: bool = False
     wrap: bool = False  # names and descriptions may wrap; codes, dates and amounts never do
+
+
+def _json_value(value: Any) -> Any:
+    """Dates as ISO 8601 text (what a row from the book may hold besides strings and numbers)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def emit(
@@ -152,7 +165,8 @@ def emit(
         raise UsageError("choose one of --json and --csv")
     everything = [*rows, *footer]
     if as_json:
-        typer.echo(json.dumps([{c.key: r.get(c.key, "") for c in cols} for r in everything]))
+        rows_out = [{c.key: r.get(c.key, "") for c in cols} for r in everything]
+        typer.echo(json.dumps(rows_out, default=_json_value))
         return
     if as_csv:
         buffer = io.StringIO()
