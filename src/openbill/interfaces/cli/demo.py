@@ -30,6 +30,7 @@ from openbill.bootstrap import Book, open_book
 from openbill.config import Settings
 from openbill.domain.money import format_minor
 from openbill.interfaces.cli._common import out
+from openbill.interfaces.cli.demo_bank import Banking
 from openbill.interfaces.cli.demo_commercial import CORRECTED, Commercial
 from openbill.interfaces.cli.demo_receivables import Collections, quarter_of
 from openbill.usecases import commercial as com
@@ -711,7 +712,9 @@ def run_demo(
         commercial.documents(console)
         collections = Collections(book, clock, start, folder, ENTITY)
         collections.run(console)
-        ok = _summary(book, console, where, start, commercial, collections)
+        banking = Banking(book, clock, collections.last, folder, ENTITY)
+        banking.run(console)
+        ok = _summary(book, console, where, start, commercial, collections, banking)
         drafts = commercial.result.drafts
         contract_invoice = _number_of(book, drafts["monthly"])
     finally:
@@ -741,6 +744,7 @@ def run_demo(
         ("openbill disputes report", ""),
         ("openbill payments list", ""),
         ("openbill fx list", ""),
+        *banking.next_steps(),
         ("openbill verify", ""),
     ):
         console.print(f"  {cmd}{db_opt}{extra}", markup=False)
@@ -800,6 +804,7 @@ def _summary(
     start: date,
     commercial: Commercial,
     collections: Collections,
+    banking: Banking,
 ) -> bool:
     as_of = month_end(start)
     docs = [
@@ -880,6 +885,7 @@ def _summary(
     )
     _commercial_summary(book, console, commercial)
     collections.summary(console)
+    banking.summary(console)
     failed = [(n, k) for n, k in report.checks if k]
     if report.ok:
         console.print(Panel.fit(f"verify: all {len(report.checks)} checks passed", style="green"))
