@@ -155,6 +155,31 @@ GROUPS = {
             {"sqlite": 10_000, "postgresql": 10_000},
             1_000,
         ),
+        Group(
+            "bank_import",
+            "bank import",
+            "entries/s",
+            (
+                ("floor", "bench.jobs.bank_import_floor"),
+                ("openbill", "bench.jobs.bank_import"),
+            ),
+            # A camt.053 of N entries (100,000: 64 MB, ENTRIES_MAX of one file).
+            {"sqlite": 100_000, "postgresql": 100_000},
+            2_000,
+        ),
+        Group(
+            "bank_match",
+            "bank matching",
+            "lines/s",
+            (
+                ("floor", "bench.jobs.bank_match_floor"),
+                ("openbill", "bench.jobs.bank_match"),
+            ),
+            # N statement lines against the 100,000 open invoices of payments_import (10 per
+            # line below N = 10,000), built in bulk first (~30 s; 2-3 min on PostgreSQL).
+            {"sqlite": 10_000, "postgresql": 10_000},
+            1_000,
+        ),
     )
 }
 # --only selectors for issue #3: a group's name, these aliases, or "issue3" for all of them.
@@ -167,6 +192,8 @@ GROUP_ALIASES = {
     "issue3": ("prepare_verify", "render_pdf", "render_ubl", "render_cii"),
     "issue4": ("aging", "payments_import"),
     "payments": ("payments_import",),
+    "issue5": ("bank_import", "bank_match"),
+    "bank": ("bank_import", "bank_match"),
 }
 
 NOT_YET = "not yet available"
@@ -615,6 +642,16 @@ def issue3_rows(rows: list[Row]) -> list[Row]:
     return [row for row in rows if row.job.group in GROUPS]
 
 
+def summaries(rows: list[Row]) -> list[str]:
+    """What a job reports besides its rate (its check's "summary", e.g. the matching's counts
+    and the seconds of its dry run), one line per measured row."""
+    return [
+        f"{row.label} on {BACKENDS[row.backend]}, N={row.n:,}: {row.check['summary']}"
+        for row in issue3_rows(rows)
+        if row.rate is not None and row.check.get("summary")
+    ]
+
+
 def table_rows3(rows: list[Row]) -> list[list[str]]:
     """The issue #3 rows: each measurement beside its floor (the same group and backend)."""
     out = []
@@ -701,10 +738,21 @@ def _rows_from(record: dict[str, Any], jobs: list[Job], skip: set[str]) -> list[
 def carried_rows(jobs: list[Job], measured: list[Row]) -> tuple[list[Row], str]:
     """The rows of the last full run (bench/results/history.jsonl) for the jobs a partial run
     did not measure, and that run's date."""
-    full = next((r for r in reversed(_history()) if r.get("kind") == "full"), None)
-    if full is None:
+    history = _history()
+    starts = [i for i, r in enumerate(history) if r.get("kind") == "full"]
+    if not starts:
         raise SystemExit("--merge needs a full run in bench/results/history.jsonl first")
-    rows = _rows_from(full, jobs, {row.key for row in measured})
+    full = history[starts[-1]]
+    # The full run's rows, then what each partial run since measured (the newest wins): a
+    # merge keeps the rows an earlier --merge wrote.
+    carried = {row.key: row for row in _rows_from(full, jobs, set())}
+    for record in history[starts[-1] + 1 :]:
+        if record.get("kind") == "partial":
+            for row in _rows_from(record, jobs, set()):
+                if row.seconds or row.status:
+                    carried[row.key] = row
+    now = {row.key for row in measured}
+    rows = [row for key, row in carried.items() if key not in now]
     return rows, str(full["date"]).replace("T", " ").removesuffix("Z")[:16]
 
 
@@ -733,7 +781,10 @@ def _write_merged(
         "date": date_text,
         "command": record["command"],
         "repeat": record.get("repeat", 1),
-        "merged": f"the rows not measured now are those of the full run of {when} UTC",
+        "merged": (
+            f"the rows not measured now are those of the full run of {when} UTC or of the "
+            "partial runs after it"
+        ),
     }
     order = {job: i for i, job in enumerate(jobs)}
     merged = carried + measured
@@ -779,7 +830,8 @@ def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, An
         lines.append("")
     if issue3_rows(rows):
         lines += [
-            "### Preparation, verification, rendering (issue #3) and reports (issue #4)",
+            "### Preparation, verification, rendering (issue #3), reports (issue #4) and bank "
+            "statements (issue #5)",
             "",
             "| " + " | ".join(HEADERS3) + " |",
             "| " + " | ".join(["---"] * 3 + ["---:"] * 3 + ["---", "---:"]) + " |",
@@ -798,6 +850,11 @@ def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, An
                 done.add((row.job.group, row.job.name))
                 lines.append(f"- {GROUPS[row.job.group].title}, {row.job.name}: {row.description}")
         lines.append("")
+        details = summaries(rows)
+        if details:
+            lines += ["Measured besides the rate:", ""]
+            lines += [f"- {text}" for text in details]
+            lines.append("")
     lines += [
         "Machine:",
         "",
@@ -1060,8 +1117,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(rich_table(rows, f"Issue N invoices — {run['date']} UTC"))
     if issue3_rows(rows):
         console.print(
-            rich_table3(rows, f"Prepare + verify, render, aging (#3, #4) — {run['date']} UTC")
+            rich_table3(rows, f"Prepare + verify, render, aging, bank (#3-#5) — {run['date']} UTC")
         )
+        for text in summaries(rows):
+            console.print(f"  {text}", markup=False, highlight=False)
     for row in rows:
         if row.status and row.status.startswith("failed") and row.check.get("error"):
             console.print(f"[red]{row.label} on {BACKENDS[row.backend]}:[/]")
