@@ -474,11 +474,14 @@ def test_demo_twice(cli: Cli, tmp_path: Path) -> None:
     ]
     assert [d["status"] for d in november_notes] == ["applied", "applied"]
     # 64 documents x (PDF, UBL, CII) + 3 Factur-X + the three delivery files, and from the
-    # quarter of collections the exchange rates and the bank export.
-    assert len(files) == 64 * 3 + 3 + 3 + 2
-    # The overpaying customer keeps 250.00 of credit.
+    # quarter of collections the exchange rates and the bank export, and from the bank month
+    # its statement as CAMT.053 and as MT940.
+    assert len(files) == 64 * 3 + 3 + 3 + 2 + 2
+    assert {"bank-2027-03.camt053.xml", "bank-2027-03.sta"} <= set(files)
+    # The overpaying customer's 250.00 of credit is refunded in the bank month (day 10), so
+    # none is left.
     balances = {b["customer"]: b for b in cli.json("customers", "balances")}
-    assert balances["MFG-009"]["credit"] == "250.00"
+    assert balances["MFG-009"]["credit"] == "0.00"
     # MED-002: 4 exams x 85.00 + 22 tests x 24.00 = 868.00 exempt (E, no VAT);
     # 4 support hours x 95.00 = 380.00 (above the 190.00 minimum) + 19 % = 72.20;
     # total 868.00 + 380.00 + 72.20 = 1320.20.
