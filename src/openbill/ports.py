@@ -7,7 +7,7 @@ without commit rolls everything back, so a failure half-way leaves nothing behin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -51,6 +51,8 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def defer_inserts(self, tables: Sequence[str]) -> bool: ...
 
 
 UnitOfWorkFactory = Callable[..., UnitOfWork]

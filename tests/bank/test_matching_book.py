@@ -320,3 +320,111 @@ def test_settings_are_checked_and_audited(book):
     with book.engine.connect() as conn:
         actions = conn.exec_driver_sql("SELECT action FROM audit_events").scalars().all()
     assert "bank.settings_changed" in actions
+
+
+# -- a run's bookkeeping, written together at its end -----------------------------------------
+
+
+def _proposals(book, line_id):
+    from sqlalchemy import text
+
+    with book.engine.connect() as conn:
+        return [
+            (int(r[0]), str(r[1]))
+            for r in conn.execute(
+                text("SELECT rank, rule FROM bank_proposals WHERE line_id = :i ORDER BY rank"),
+                {"i": line_id},
+            )
+        ]
+
+
+def test_a_second_run_replaces_the_proposals_and_decides_what_now_fits(book):
+    with_bank(book)
+    docs = [invoice(book, "C1", ISSUED, ("WIDGET", "8")) for _ in range(2)]
+    # 119.00 from C1's IBAN naming no invoice: C1 has two invoices of 119.00, so it waits with
+    # both as proposals; 50.00 from someone unknown waits with none.
+    import_(
+        book,
+        statement(
+            [
+                entry(11900, PAID, ref="B1", name="Alpha GmbH", iban=IBAN_C1, text="Zahlung"),
+                entry(5000, PAID, ref="B2", name="Unknown", text="Einzahlung"),
+            ],
+            0,
+            PAID,
+            PAID,
+        ),
+    )
+    first, unknown = line_ids(book)
+    assert (match(book).automatic, match(book).review) == (0, 2)  # run twice
+    # The second run replaced the first run's proposals: each rank once.
+    assert [rank for rank, _ in _proposals(book, first)] == [1, 2]
+    assert _proposals(book, unknown) == []
+    assert state(book, first)[0] == state(book, unknown)[0] == "review"
+    # 20.00 of the second is paid by cheque; a third run finds one invoice of 119.00 open and
+    # posts the line, its proposals gone.
+    pay.record_payment(
+        book.uow(),
+        pay.RecordPayment(
+            ENTITY,
+            "C1",
+            "20.00",
+            "EUR",
+            PAID,
+            "cheque",
+            "chq 1",
+            "explicit",
+            to=((docs[1].number, "20.00"),),
+        ),
+    )
+    report = match(book)
+    assert (report.automatic, report.review) == (1, 1)
+    assert _proposals(book, first) == [] and state(book, first)[0] == "matched"
+    assert [open_of(book, d.number) for d in docs] == [0, 9900]
+    assert balance(book) == 2000 + 11900
+    verify_clean(book)
+
+
+def test_a_line_decided_by_someone_else_during_a_run_refuses_the_whole_run(book, monkeypatch):
+    from openbill.adapters.sql.bank_repo import BankRepo
+
+    with_bank(book)
+    docs = [invoice(book, "C1", ISSUED, ("WIDGET", "8")) for _ in range(2)]
+    import_(
+        book,
+        statement(
+            [
+                entry(11900, PAID, ref=f"B{i}", text=creditor_reference(d.number))
+                for i, d in enumerate(docs)
+            ],
+            0,
+            PAID,
+            PAID,
+        ),
+    )
+    taken = line_ids(book)[1]
+    real = BankRepo.claim_many
+
+    def another_desk_first(self, rows):
+        # What a second user's decision, committed while the run was matching, leaves.
+        self.raw.execute(
+            "UPDATE bank_line_states SET status = 'matched' WHERE line_id = ?", [taken]
+        )
+        return real(self, rows)
+
+    monkeypatch.setattr(BankRepo, "claim_many", another_desk_first)
+    before = (count(book, "payments"), count(book, "journal_entries"), count(book, "bank_matches"))
+    with pytest.raises(InvalidState, match="1 of the lines were decided by someone else"):
+        match(book)
+    # Nothing of the run stays: no payment, no journal entry, no decision, both lines new.
+    assert (
+        count(book, "payments"),
+        count(book, "journal_entries"),
+        count(book, "bank_matches"),
+    ) == before
+    assert [state(book, i)[0] for i in line_ids(book)] == ["new", "new"]
+    assert [open_of(book, d.number) for d in docs] == [11900, 11900]
+    monkeypatch.setattr(BankRepo, "claim_many", real)
+    report = match(book)
+    assert report.automatic == 2 and all(open_of(book, d.number) == 0 for d in docs)
+    verify_clean(book)

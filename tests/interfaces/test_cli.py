@@ -469,9 +469,7 @@ def test_demo_twice(cli: Cli, tmp_path: Path) -> None:
     }
     assert sorted(d["number"] for d in invoices) == [f"INV-2026-{n:06d}" for n in range(1, 63)]
     # The void of INV-2026-000003 and the credit of a corrected delivery, both applied.
-    november_notes = [
-        d for d in before if d["kind"] == "credit_note" and d["date"] <= "2026-11-30"
-    ]
+    november_notes = [d for d in before if d["kind"] == "credit_note" and d["date"] <= "2026-11-30"]
     assert [d["status"] for d in november_notes] == ["applied", "applied"]
     # 64 documents x (PDF, UBL, CII) + 3 Factur-X + the three delivery files, and from the
     # quarter of collections the exchange rates and the bank export, and from the bank month

@@ -107,6 +107,11 @@ __all__ = [
     "undo",
 ]
 
+# What a matching run's postings insert, held back and sent together on PostgreSQL (one round
+# trip for many rows; see adapters/sql/raw.py): append-only rows whose ids come from their
+# sequences, sent before any other statement reads the database.
+HELD_BACK = ("payments", "allocations", "write_offs", "journal_entries", "journal_lines")
+
 # Bounds (DESIGN.md principle 8).
 RESTARTS_MAX = 20  # lines set aside during one run because their posting was refused
 SPLIT_PARTS_MAX = 50
@@ -380,9 +385,31 @@ def _compact(text: str) -> str:
 
 
 def _index(
-    uow: UnitOfWork, entity: Any, account: Any, since: date, settings: BankSettings
+    uow: UnitOfWork,
+    entity: Any,
+    account: Any,
+    since: date,
+    settings: BankSettings,
+    prime: bool = False,
 ) -> MatchIndex:
+    """What matching looks lines up in. `prime`: also hand the open invoices' briefs and
+    receivable sums and the customers' credit to the repositories, which posting the run's
+    payments then reads instead of the database."""
     payers, names = _payers(uow, entity)
+    invoices = _invoices(uow, entity)
+    if prime:
+        uow.customers.prime(entity.id)
+        uow.ledger.prime(
+            {i.id: i.open_minor for i in invoices},
+            {**{(p.id, account.currency): 0 for p in payers}, **uow.bank.credit_sums(entity.id)},
+        )
+        uow.documents.prime_briefs(
+            entity.id,
+            (
+                (i.id, i.number, "invoice", "issued", i.customer_id, i.currency, i.issued_on)
+                for i in invoices
+            ),
+        )
     small = {}
     for currency in {account.currency, *settings.fees_minor}:
         small[currency] = uow.fx.tolerance(entity.id, currency)
@@ -412,7 +439,7 @@ def _index(
     ]
     own = [a.iban or a.number for a in uow.bank.accounts(entity.id) if a.id != account.id]
     return MatchIndex(
-        _invoices(uow, entity),
+        invoices,
         payers,
         MatchSettings(
             auto_threshold=settings.auto_threshold,
@@ -483,16 +510,61 @@ class _Posted:
     )
 
 
+class _Batch:
+    """A matching run's own bookkeeping (its decisions, the lines' states, proposals and the
+    payers it learns), kept in memory and written together by `flush` before the run commits:
+    one statement per table instead of several per line. The money itself (payments,
+    allocations, journal, audit) goes through the same use cases as everywhere else; on
+    PostgreSQL its inserts are held back too (`HELD_BACK`, sent before any statement that
+    could read them). Nothing in the run reads what waits here, except a decision that links
+    book entries, returns or refunds, before which the run flushes."""
+
+    BLOCK = 512  # decision ids reserved at a time
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self.matches: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
+        self.payers: list[dict[str, Any]] = []
+        self.claims: list[dict[str, Any]] = []  # lines decided: taken if still new or review
+        self.states: list[dict[str, Any]] = []  # lines left for review
+        self.cleared: list[int] = []  # lines whose earlier proposals go
+        self.proposals: list[dict[str, Any]] = []
+
+    def match_id(self, uow: UnitOfWork) -> int:
+        if not self._ids:
+            self._ids = uow.bank.reserve_match_ids(self.BLOCK)[::-1]
+        return self._ids.pop()
+
+    def flush(self, uow: UnitOfWork) -> None:
+        uow.bank.add_matches(self.matches)
+        uow.bank.add_match_entries(self.entries)
+        uow.bank.add_payers(self.payers)
+        taken = uow.bank.claim_many(self.claims) if self.claims else 0
+        if taken != len(self.claims):
+            raise InvalidState(
+                f"{len(self.claims) - taken} of the lines were decided by someone else during "
+                "this run; nothing was posted, run the matching again",
+                record="bank match",
+            )
+        uow.bank.set_states(self.states)
+        uow.bank.clear_proposals(self.cleared)
+        uow.bank.add_proposals(self.proposals)
+        for kept in (
+            self.matches,
+            self.entries,
+            self.payers,
+            self.claims,
+            self.states,
+            self.cleared,
+            self.proposals,
+        ):
+            kept.clear()
+
+
 def _effect(uow: UnitOfWork, entry_id: int, ledger: str) -> int:
     found = uow.bank.entry_effect(entry_id, ledger)
     return 0 if found is None else found[1]
-
-
-def _payment_entry(uow: UnitOfWork, payment_id: int) -> int:
-    for entry_id, _, kind, *_rest in uow.ledger.lines_of_source("payments", payment_id):
-        if kind == "payment":
-            return int(entry_id)
-    raise InvariantError(f"payment {payment_id} has no journal entry")
 
 
 def _gross(c: Candidate, currency: str, docs: dict[int, Any]) -> int:
@@ -583,7 +655,7 @@ def _post_payment(
     recorded = record_payment_in(uow, entity, cmd, account.ledger_account)
     done.detail["payments"].append(recorded.id)
     done.detail["write_offs"].extend(recorded.write_off_ids)
-    done.created.append((_payment_entry(uow, recorded.id), gross))
+    done.created.append((recorded.entry_id, gross))
     if c.fee_minor:
         entry = bank_booked(
             row.booking_date,
@@ -599,10 +671,18 @@ def _post_payment(
 
 
 def _post_part(
-    uow: UnitOfWork, entity: Any, account: Any, row: Any, part: _Part, done: _Posted
+    uow: UnitOfWork,
+    entity: Any,
+    account: Any,
+    row: Any,
+    part: _Part,
+    done: _Posted,
+    batch: _Batch | None = None,
 ) -> None:
     c = part.candidate
     ledger = account.ledger_account
+    if batch is not None and c.action in (Action.BOOK, Action.RETURN, Action.REFUND):
+        batch.flush(uow)  # these read which entries and payments earlier lines took
     if c.action == Action.PAYMENT:
         _post_payment(uow, entity, account, row, part, done)
     elif c.action == Action.BOOK:
@@ -693,71 +773,79 @@ def _decide(
     rule: str,
     explanation: str,
     learned: set[tuple[int, str, str]] | None = None,
+    batch: _Batch | None = None,
 ) -> tuple[int, dict[str, list[int]]]:
     """Post a decision on a line; returns the decision's id and what it posted. `learned`:
-    the payers known already, kept by a matching run (else looked up)."""
+    the payers known already, kept by a matching run (else looked up); `batch`: a matching
+    run's bookkeeping, written when the run flushes it (else at once)."""
     now = uow.clock.now()
-    claimed = uow.bank.claim(
-        row.id,
-        {"status": "matched", "confidence": confidence, "rule": rule[:40], "updated_at": now},
-    )
-    if not claimed:
-        raise InvalidState(
-            f"it was decided meanwhile; see `openbill bank show {row.id}`",
-            record=f"bank line {row.id}",
+    if batch is None:
+        claimed = uow.bank.claim(
+            row.id,
+            {"status": "matched", "confidence": confidence, "rule": rule[:40], "updated_at": now},
         )
+        if not claimed:
+            raise InvalidState(
+                f"it was decided meanwhile; see `openbill bank show {row.id}`",
+                record=f"bank line {row.id}",
+            )
     done = _Posted()
     for part in parts:
-        _post_part(uow, entity, account, row, part, done)
+        _post_part(uow, entity, account, row, part, done, batch)
     total = sum(effect for _, effect in done.created + done.linked)
     if total != int(row.amount_minor):
         raise InvariantError(
             f"the decision on bank line {row.id} accounts for {total}, the line is "
             f"{row.amount_minor}"
         )
-    match_id = uow.bank.add_match(
-        {
-            "entity_id": entity.id,
-            "line_id": row.id,
-            "action": action,
-            "automatic": automatic_,
-            "confidence": confidence,
-            "rule": rule[:40],
-            "explanation": explanation[:300],
-            "detail": json.dumps(done.detail),
-            "undoes_id": None,
-            "reason": "",
-            "actor": uow.actor[:100],
-            "created_at": now,
-        }
-    )
-    uow.bank.add_match_entries(
-        [
-            {"match_id": match_id, "journal_entry_id": e, "created": True, "amount_minor": a}
-            for e, a in done.created
-        ]
-        + [
-            {"match_id": match_id, "journal_entry_id": e, "created": False, "amount_minor": a}
-            for e, a in done.linked
-        ]
-    )
-    uow.bank.set_state(
-        row.id,
-        {
-            "status": "matched",
-            "match_id": match_id,
-            "confidence": confidence,
-            "rule": rule[:40],
-            "explanation": explanation[:300],
-            "updated_at": now,
-        },
-    )
-    uow.bank.replace_proposals(row.id, [])
+    decision = {
+        "entity_id": entity.id,
+        "line_id": row.id,
+        "action": action,
+        "automatic": automatic_,
+        "confidence": confidence,
+        "rule": rule[:40],
+        "explanation": explanation[:300],
+        "detail": json.dumps(done.detail),
+        "undoes_id": None,
+        "reason": "",
+        "actor": uow.actor[:100],
+        "created_at": now,
+    }
+    if batch is None:
+        match_id = int(uow.bank.add_match(decision))
+    else:
+        match_id = batch.match_id(uow)
+        batch.matches.append({"id": match_id, **decision})
+    entries = [
+        {"match_id": match_id, "journal_entry_id": e, "created": True, "amount_minor": a}
+        for e, a in done.created
+    ] + [
+        {"match_id": match_id, "journal_entry_id": e, "created": False, "amount_minor": a}
+        for e, a in done.linked
+    ]
+    state = {
+        "status": "matched",
+        "match_id": match_id,
+        "confidence": confidence,
+        "rule": rule[:40],
+        "explanation": explanation[:300],
+        "updated_at": now,
+        "line_id": row.id,
+    }
+    if batch is None:
+        uow.bank.add_match_entries(entries)
+        uow.bank.set_state(row.id, state)
+        uow.bank.replace_proposals(row.id, [])
+    else:
+        batch.entries.extend(entries)
+        batch.claims.append(state)
+        batch.cleared.append(row.id)
     for part in parts:
         if part.candidate.action == Action.PAYMENT and (
             not automatic_ or part.candidate.rule.startswith("reference")
         ):
-            _learn(uow, entity, row, part.candidate.customer_id, match_id, learned)
+            _learn(uow, entity, row, part.candidate.customer_id, match_id, learned, batch)
     audit(
         uow,
         entity.id,
@@ -784,6 +872,7 @@ def _learn(
     customer_id: int | None,
     match_id: int,
     learned: set[tuple[int, str, str]] | None = None,
+    batch: _Batch | None = None,
 ) -> None:
     """Remember who pays from this account and under this name (from confirmed decisions and
     from automatic ones that rest on a reference, never from guesses about the payer)."""
@@ -799,16 +888,18 @@ def _learn(
         return
     else:
         learned.add(key)
-    uow.bank.add_payer(
-        {
-            "entity_id": entity.id,
-            "customer_id": customer_id,
-            "iban": iban[:34],
-            "name": row.counterparty_name[:200],
-            "match_id": match_id,
-            "created_at": uow.clock.now(),
-        }
-    )
+    payer = {
+        "entity_id": entity.id,
+        "customer_id": customer_id,
+        "iban": iban[:34],
+        "name": row.counterparty_name[:200],
+        "match_id": match_id,
+        "created_at": uow.clock.now(),
+    }
+    if batch is None:
+        uow.bank.add_payer(payer)
+    else:
+        batch.payers.append(payer)
 
 
 # -- the matching run -----------------------------------------------------------------------------
@@ -878,6 +969,9 @@ def match_lines(
                 for p in uow.bank.payers(entity.id)[1]
             }
             refused = False
+            batch = _Batch()
+            if not cmd.dry_run:
+                uow.defer_inserts(HELD_BACK)
             rows_by_account = [(a, uow.bank.lines_to_match(a.id, cmd.line_ids)) for a in accounts]
             total = sum(len(rows) for _, rows in rows_by_account)
             done = 0
@@ -885,11 +979,13 @@ def match_lines(
                 if not rows:
                     continue
                 since = min(r.booking_date for r in rows) - timedelta(days=130)
-                index = _index(uow, entity, account, since, settings)
+                index = _index(uow, entity, account, since, settings, prime=not cmd.dry_run)
                 for row in rows:
                     try:
                         outcomes.append(
-                            _match_one(uow, entity, account, index, row, cmd, set_aside, learned)
+                            _match_one(
+                                uow, entity, account, index, row, cmd, set_aside, learned, batch
+                            )
                         )
                     except Rejection as exc:
                         set_aside[row.id] = exc.reason
@@ -911,6 +1007,7 @@ def match_lines(
                 tuple(sorted(set_aside.items())),
             )
             if not cmd.dry_run and outcomes:
+                batch.flush(uow)
                 audit(
                     uow,
                     entity.id,
@@ -956,6 +1053,7 @@ def _match_one(
     cmd: MatchLines,
     set_aside: dict[int, str],
     learned: set[tuple[int, str, str]],
+    batch: _Batch,
 ) -> LineOutcome:
     line = _line(row)
     candidates = propose(index, line)
@@ -981,6 +1079,7 @@ def _match_one(
                 rule=best.rule,
                 explanation=best.explanation,
                 learned=learned,
+                batch=batch,
             )
             if best.action == Action.PAYMENT and best.rule.startswith("reference"):
                 index.learn(best.customer_id or 0, line.counterparty_account)
@@ -1004,23 +1103,20 @@ def _match_one(
         f" (posting was refused: {note})" if note else ""
     )
     if not cmd.dry_run:
-        uow.bank.replace_proposals(
-            row.id,
-            [
-                {
-                    "line_id": row.id,
-                    "rank": rank,
-                    "confidence": c.confidence,
-                    "rule": c.rule[:40],
-                    "explanation": c.explanation[:300],
-                    "payload": json.dumps(to_payload(c)),
-                    "created_at": now,
-                }
-                for rank, c in enumerate(candidates, start=1)
-            ],
+        batch.cleared.append(row.id)
+        batch.proposals.extend(
+            {
+                "line_id": row.id,
+                "rank": rank,
+                "confidence": c.confidence,
+                "rule": c.rule[:40],
+                "explanation": c.explanation[:300],
+                "payload": json.dumps(to_payload(c)),
+                "created_at": now,
+            }
+            for rank, c in enumerate(candidates, start=1)
         )
-        uow.bank.set_state(
-            row.id,
+        batch.states.append(
             {
                 "status": "review",
                 "match_id": None,
@@ -1028,7 +1124,8 @@ def _match_one(
                 "rule": (top.rule if top else "")[:40],
                 "explanation": explanation[:300],
                 "updated_at": now,
-            },
+                "line_id": row.id,
+            }
         )
     if top is not None and top.customer_id is not None and top.customer_id in index.payers:
         customer = index.payers[top.customer_id].code
@@ -1527,8 +1624,7 @@ def _record_again(
         allocate="explicit" if to else "none",
         to=tuple(to),
     )
-    recorded = record_payment_in(uow, entity, cmd, account.ledger_account)
-    return _payment_entry(uow, recorded.id)
+    return record_payment_in(uow, entity, cmd, account.ledger_account).entry_id
 
 
 # -- what the review shows ------------------------------------------------------------------------

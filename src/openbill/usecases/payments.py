@@ -109,6 +109,7 @@ class PaymentRecorded:
     written_off_currency: str = ""
     base_currency: str = ""
     write_off_ids: tuple[int, ...] = ()  # the small-difference write-offs it made
+    entry_id: int = 0  # the journal entry of the money received
 
 
 @dataclass(frozen=True, slots=True)
@@ -640,7 +641,7 @@ def record_payment_in(
         lambda c: uow.money.add_payment({**values, **c}),
     )
     text = f"payment {payment_id} from {customer.code} {cmd.reference}".strip()
-    post(
+    entry_id = post(
         uow,
         entity.id,
         payment_received(on, text[:300], customer.id, currency, amount, bank_account),
@@ -677,6 +678,7 @@ def record_payment_in(
         outcome.written_off_currency,
         entity.base_currency if outcome.fx_difference_minor else "",
         tuple(outcome.write_off_ids),
+        int(entry_id),
     )
 
 

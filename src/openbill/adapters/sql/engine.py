@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
+from openbill.adapters.sql.raw import flush_before_statement
+
 __all__ = ["normalize_url", "make_engine", "migrate", "READ_ONLY"]
 
 READ_ONLY = "openbill_read_only"
@@ -37,7 +39,9 @@ def make_engine(path_or_url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "before_cursor_execute", flush_before_statement)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

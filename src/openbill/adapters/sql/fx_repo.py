@@ -20,6 +20,10 @@ Values = Mapping[str, Any]
 
 
 class FxRepo(_Repo):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._tolerances: dict[tuple[int, str], int] = {}
+
     # Rates.
 
     def set_rate(self, values: Values) -> Row[Any] | None:
@@ -105,13 +109,20 @@ class FxRepo(_Repo):
     # Tolerance.
 
     def tolerance(self, entity_id: int, currency: str) -> int:
-        rows = self.raw.execute(
-            "SELECT tolerance_minor FROM receivables_settings WHERE entity_id = ? AND currency = ?",
-            (entity_id, currency),
-        )
-        return int(rows[0][0]) if rows else 0
+        """The small difference written off, kept for the unit of work once read."""
+        known = self._tolerances.get((entity_id, currency))
+        if known is None:
+            rows = self.raw.execute(
+                "SELECT tolerance_minor FROM receivables_settings "
+                "WHERE entity_id = ? AND currency = ?",
+                (entity_id, currency),
+                flush=False,  # settings: no held-back insert touches them
+            )
+            known = self._tolerances[(entity_id, currency)] = int(rows[0][0]) if rows else 0
+        return known
 
     def set_tolerance(self, values: Values) -> None:
+        self._tolerances.clear()
         s = fx.receivables_settings.c
         self.conn.execute(
             delete(fx.receivables_settings).where(

@@ -179,6 +179,14 @@ class CustomerRepo(_Repo):
             lambda: self._one(select(t.customers).where(t.customers.c.id == customer_id)),
         )
 
+    def prime(self, entity_id: int) -> None:
+        """Read every customer of the entity in one statement into the master-data cache, for
+        a job that will look up most of them (a matching run posting thousands of payments)."""
+        rows = self.conn.execute(select(t.customers).where(t.customers.c.entity_id == entity_id))
+        for row in rows:
+            self.ref.get(("customer id", row.id), lambda row=row: row)
+            self.ref.get(("customer", entity_id, row.code), lambda row=row: row)
+
     def by_code(self, entity_id: int, code: str) -> Row[Any] | None:
         c = t.customers.c
         return self.ref.get(
@@ -243,7 +251,15 @@ class CatalogRepo(_Repo):
 
 
 class DocumentRepo(_Repo):
+    def __init__(self, conn: Connection, raw: RawWriter, ref: MasterDataView) -> None:
+        super().__init__(conn, raw, ref)
+        # Briefs read in this unit of work, by id; forgotten whenever a document is written.
+        self._briefs: dict[int, DocumentBrief] = {}
+        self._numbers: dict[tuple[int, str], int] = {}
+        self._missing: set[tuple[int, str]] = set()  # numbers no document has
+
     def add(self, values: Values) -> int:
+        self._forget()
         return self.raw.insert("documents", values)
 
     def get(self, document_id: int) -> Row[Any] | None:
@@ -255,22 +271,46 @@ class DocumentRepo(_Repo):
 
     def brief(self, document_id: int) -> DocumentBrief | None:
         """`brief_by_number` by the document's id."""
-        rows = self.raw.execute(
-            "SELECT id, number, kind, status, customer_id, currency, document_date "
-            "FROM documents WHERE id = ?",
-            (document_id,),
-        )
-        return _brief(rows[0]) if rows else None
+        known = self._briefs.get(document_id)
+        if known is not None:
+            return known
+        rows = self.raw.execute(f"{_BRIEF} WHERE id = ?", (document_id,), flush=False)
+        return self._keep(rows[0]) if rows else None
 
     def brief_by_number(self, entity_id: int, number: str) -> DocumentBrief | None:
         """What allocating a payment needs of a document named by its number (every payment
         reference is looked up, so through the driver cursor)."""
+        known = self._numbers.get((entity_id, number))
+        if known is not None and known in self._briefs:
+            return self._briefs[known]
+        if (entity_id, number) in self._missing:
+            return None
         rows = self.raw.execute(
-            "SELECT id, number, kind, status, customer_id, currency, document_date "
-            "FROM documents WHERE entity_id = ? AND number = ?",
-            (entity_id, number),
+            f"{_BRIEF} WHERE entity_id = ? AND number = ?", (entity_id, number), flush=False
         )
-        return _brief(rows[0]) if rows else None
+        if not rows:
+            self._missing.add((entity_id, number))
+            return None
+        return self._keep(rows[0])
+
+    def prime_briefs(self, entity_id: int, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Take briefs read in bulk in this transaction: (id, number, kind, status, customer
+        id, currency, document date); forgotten, like the others, when a document is written."""
+        for row in rows:
+            self._keep((entity_id, *row))
+
+    def _keep(self, row: tuple[Any, ...]) -> DocumentBrief:
+        if len(self._briefs) >= 250_000:
+            self._forget()
+        brief = _brief(row[1:])
+        self._briefs[brief.id] = brief
+        self._numbers[(int(row[0]), brief.number)] = brief.id
+        return brief
+
+    def _forget(self) -> None:
+        self._briefs.clear()
+        self._numbers.clear()
+        self._missing.clear()
 
     def lines(self, document_id: int) -> Sequence[Row[Any]]:
         ln = t.document_lines.c
@@ -309,6 +349,7 @@ class DocumentRepo(_Repo):
         self.raw.insert_many("document_taxes", rows)
 
     def update(self, document_id: int, values: Values) -> None:
+        self._forget()
         self.raw.update("documents", "id", {**values, "id": document_id})
 
     def next_seq(self, entity_id: int, kind: str, year: int) -> int:
@@ -465,15 +506,44 @@ class MoneyRepo(_Repo):
 
 
 class LedgerRepo(_Repo):
+    def __init__(self, conn: Connection, raw: RawWriter, ref: MasterDataView) -> None:
+        super().__init__(conn, raw, ref)
+        # Sums a job read in bulk (`prime`), kept up to date by every entry written here.
+        self._open: dict[int, int] = {}  # document id -> receivable sum
+        self._credit: dict[tuple[int, str], int] = {}  # (customer, currency) -> credit sum
+
     def add_entry(self, values: Values, lines: Sequence[Values]) -> int:
-        entry_id = self.raw.insert("journal_entries", values)
-        self.raw.insert_many("journal_lines", [{**line, "entry_id": entry_id} for line in lines])
+        entry_id = self.raw.insert_with_children(
+            "journal_entries", values, "journal_lines", "entry_id", lines
+        )
+        if self._open or self._credit:
+            for line in lines:
+                account, amount = line["account"], int(line["amount_minor"])
+                if account == Account.RECEIVABLE and line["document_id"] in self._open:
+                    self._open[line["document_id"]] += amount
+                elif account == Account.CUSTOMER_CREDIT:
+                    key = (line["customer_id"], line["currency"])
+                    if key in self._credit:
+                        self._credit[key] += amount
         return entry_id
+
+    def prime(
+        self, open_by_document: Mapping[int, int], credit_sums: Mapping[tuple[int, str], int]
+    ) -> None:
+        """Take these sums, read in bulk in this transaction, for `document_open` and
+        `customer_credit` (receivable per document; the customer-credit account's sum per
+        customer and currency, credit negative), so that a job allocating thousands of
+        payments reads none of them again. Every entry written through `add_entry` afterwards
+        moves them; the journal is written nowhere else."""
+        self._open.update(open_by_document)
+        self._credit.update(credit_sums)
 
     # The two sums below run for every payment allocated: through the driver cursor (see raw).
 
     def document_open(self, document_id: int) -> int:
         """Receivable still open on a document: the sum of its receivable postings."""
+        if document_id in self._open:
+            return self._open[document_id]
         rows = self.raw.execute(
             "SELECT COALESCE(SUM(amount_minor), 0) FROM journal_lines "
             "WHERE document_id = ? AND account = ?",
@@ -483,6 +553,8 @@ class LedgerRepo(_Repo):
 
     def customer_credit(self, customer_id: int, currency: str) -> int:
         """Customer credit (unapplied cash) held for a customer, as a positive number."""
+        if (customer_id, currency) in self._credit:
+            return -self._credit[(customer_id, currency)]
         rows = self.raw.execute(
             "SELECT COALESCE(SUM(amount_minor), 0) FROM journal_lines "
             "WHERE customer_id = ? AND currency = ? AND account = ?",
@@ -568,16 +640,22 @@ def _neg(col: Any) -> Any:
 
 
 class AuditRepo(_Repo):
-    def add(self, values: Values) -> int:
-        return self.raw.insert("audit_events", values)
+    """Audit events are written together when the unit of work commits (or before they are
+    read back): a transaction that records a thousand changes sends one statement for their
+    audit, not a thousand. Their place in the hash chain is fixed when each is added."""
+
+    def add(self, values: Values) -> None:
+        self.raw.defer("audit_events", values)
 
     def events(self, limit: int | None = None) -> Sequence[Row[Any]]:
+        self.raw.flush_deferred()
         stmt = select(t.audit_events).order_by(t.audit_events.c.chain_seq)
         if limit:
             stmt = stmt.limit(limit)
         return self.conn.execute(stmt).all()
 
     def for_record(self, record_type: str, record_id: str) -> Sequence[Row[Any]]:
+        self.raw.flush_deferred()
         a = t.audit_events.c
         stmt = select(t.audit_events).where(a.record_type == record_type, a.record_id == record_id)
         return self.conn.execute(stmt.order_by(a.chain_seq)).all()
@@ -622,6 +700,12 @@ class ChainRepo(_Repo):
     def heads(self) -> dict[str, tuple[int, str]]:
         rows = self.conn.execute(select(t.chain_heads)).all()
         return {r.name: (int(r.seq), r.hash) for r in rows}
+
+
+_BRIEF = (
+    "SELECT entity_id, id, number, kind, status, customer_id, currency, document_date "
+    "FROM documents"
+)
 
 
 class DocumentBrief(NamedTuple):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine, Transaction
@@ -14,7 +15,7 @@ from openbill.adapters.sql.engine import READ_ONLY
 from openbill.adapters.sql.fx_repo import FxRepo
 from openbill.adapters.sql.metrics_queries import MetricsQueries
 from openbill.adapters.sql.outbox_repo import OutboxRepo
-from openbill.adapters.sql.raw import RawWriter
+from openbill.adapters.sql.raw import RAW_WRITER, RawWriter
 from openbill.adapters.sql.repositories import (
     AuditRepo,
     CatalogRepo,
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
         self._conn = conn
         self._tx = conn.begin()
         raw = self._raw = RawWriter(conn)
+        conn.info[RAW_WRITER] = raw
         ref = MasterDataView(conn, raw)
         self.entities = EntityRepo(conn, raw, ref)
         self.customers = CustomerRepo(conn, raw, ref)
@@ -83,9 +85,16 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("unit of work not entered")
+        self._raw.flush_deferred()
         self.chains.flush()
         self._tx.commit()
         self._tx = None
+
+    def defer_inserts(self, tables: Sequence[str]) -> bool:
+        """Hold back this transaction's inserts into `tables` and send them together (see
+        adapters/sql/raw.py); PostgreSQL only, where each statement is a round trip. Returns
+        whether they are held."""
+        return self._raw.defer_inserts(tables)
 
     def rollback(self) -> None:
         if self._tx is not None:
@@ -97,6 +106,7 @@ class SqlUnitOfWork:
             self.rollback()
         finally:
             if self._conn is not None:
+                self._conn.info.pop(RAW_WRITER, None)
                 self._raw.close()
                 self._conn.close()
                 self._conn = None

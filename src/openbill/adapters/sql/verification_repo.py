@@ -92,6 +92,7 @@ class VerificationRepo(_Repo):
         return self.conn.execute(stmt).all()
 
     def draft_creator(self, document_id: int) -> str | None:
+        self.raw.flush_deferred()  # a draft created in this transaction
         a = t.audit_events.c
         stmt = select(a.actor).where(
             a.record_type == "document",
