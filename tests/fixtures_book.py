@@ -132,6 +132,16 @@ def book(db_url: str, clock: FixedClock) -> Iterator[Book]:
         built.close()
 
 
+@pytest.fixture
+def pg_book(pg_url: str, clock: FixedClock) -> Iterator[Book]:
+    """The test book on PostgreSQL, whatever this run's backend (skipped without a server)."""
+    built = build_book(pg_url, clock)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
 def invoice(book: Book, customer: str, on: date, *lines: tuple[str, str], key: str = "") -> Any:
     """Create and issue an invoice of (charge code, quantity) lines dated `on`."""
     from openbill.usecases import invoices as inv

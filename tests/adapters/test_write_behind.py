@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-from fixtures_book import ENTITY, build_book, invoice, verify_clean
+from fixtures_book import ENTITY, invoice, verify_clean
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
@@ -22,15 +21,6 @@ from openbill.usecases.bank_matching import HELD_BACK
 
 ISSUED = date(2026, 3, 2)
 PAID = date(2026, 3, 9)
-
-
-@pytest.fixture
-def pg_book(pg_url):
-    book = build_book(pg_url)
-    try:
-        yield book
-    finally:
-        book.close()
 
 
 def _record(uow, entity, number: str, amount: str) -> pay.PaymentRecorded:

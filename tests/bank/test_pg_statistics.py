@@ -6,22 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-from fixtures_book import build_book
 from sqlalchemy import text
 
 from .book import entry, import_, statement, with_bank
 
 PAID = date(2026, 3, 9)
-
-
-@pytest.fixture
-def pg_book(pg_url):
-    book = build_book(pg_url)
-    try:
-        yield book
-    finally:
-        book.close()
 
 
 def test_a_large_import_leaves_postgresql_statistics(pg_book):

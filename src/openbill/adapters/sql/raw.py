@@ -188,11 +188,7 @@ class RawWriter:
     def _next_id(self, table: str) -> int:
         free = self._ids.get(table)
         if not free:
-            self._cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                (table, self.ID_BLOCK),
-            )
-            free = self._ids[table] = [int(r[0]) for r in self._cursor.fetchall()][::-1]
+            free = self._ids[table] = self.reserve_ids(table, self.ID_BLOCK)[::-1]
         return free.pop()
 
     def defer(self, table: str, values: Mapping[str, Any]) -> None:
