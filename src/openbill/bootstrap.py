@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from openbill.adapters.clock import SystemClock
+from openbill.adapters.security import Argon2Hasher, TotpCodes
 from openbill.adapters.sql.engine import make_engine, migrate, normalize_url
 from openbill.adapters.sql.uow import SqlUnitOfWork
 from openbill.config import Settings
-from openbill.ports import Clock
+from openbill.ports import Clock, OneTimeCodes, PasswordHasher
 
 __all__ = ["Book", "open_book"]
 
@@ -24,9 +25,14 @@ class Book:
     engine: Engine
     actor: str
     clock: Clock = field(default_factory=SystemClock)
+    hasher: PasswordHasher = field(default_factory=Argon2Hasher)  # argon2id, library defaults
+    codes: OneTimeCodes = field(default_factory=TotpCodes)
 
-    def uow(self, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock, self.actor, read_only=read_only)
+    def uow(self, read_only: bool = False, actor: str | None = None) -> SqlUnitOfWork:
+        """A unit of work on this book; `actor` (who the audit trail names) defaults to the
+        book's own, the API and web pages pass the logged-in user or API key."""
+        who = self.actor if actor is None else actor
+        return SqlUnitOfWork(self.engine, self.clock, who, read_only=read_only)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-__all__ = ["Clock", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["Clock", "UnitOfWork", "UnitOfWorkFactory", "PasswordHasher", "OneTimeCodes"]
 
 
 class Clock(Protocol):
@@ -43,6 +43,8 @@ class UnitOfWork(Protocol):
     dunning: Any
     metrics: Any
     bank: Any
+    access: Any
+    api_requests: Any
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -56,3 +58,32 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[..., UnitOfWork]
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashes (argon2id in production)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, hash: str, password: str) -> bool:
+        """Whether `password` matches; False (never an exception) for a wrong password or a
+        hash it cannot read."""
+        ...
+
+    def needs_rehash(self, hash: str) -> bool:
+        """Whether `hash` was made with other parameters than the current ones."""
+        ...
+
+
+class OneTimeCodes(Protocol):
+    """Time-based one-time codes (TOTP, RFC 6238: 6 digits, 30-second steps)."""
+
+    def new_secret(self) -> str: ...
+
+    def verify(self, secret: str, code: str, at: datetime) -> bool:
+        """Whether `code` is the code of `at`, allowing one step before and after."""
+        ...
+
+    def provisioning_uri(self, secret: str, name: str, issuer: str) -> str:
+        """The otpauth:// URI an authenticator app reads (usually as a QR code)."""
+        ...

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidState",
     "IdempotencyConflict",
     "InvalidInput",
+    "PreconditionFailed",
 ]
 
 
@@ -76,3 +77,41 @@ class InvalidState(Rejection):
 
 class IdempotencyConflict(Rejection):
     code = "idempotency_conflict"
+
+
+class PreconditionFailed(Rejection):
+    """A write that names the revision it was based on, when the record has changed since
+    (HTTP If-Match): nothing is written, the caller reads the record again."""
+
+    code = "precondition_failed"
+
+
+class Unauthenticated(Rejection):
+    """No valid credentials: a wrong user name or password, an expired session, a bad key."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(Rejection):
+    """Signed in, but the role or the key's scopes do not allow this action or entity."""
+
+    code = "forbidden"
+
+
+class Throttled(Rejection):
+    """Too many failed attempts: try again in `retry_after_s` seconds."""
+
+    code = "throttled"
+
+    def __init__(
+        self, reason: str, retry_after_s: int, *, record: str = "", field: str = ""
+    ) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(reason, record=record, field=field)
+
+
+class TwoFactorRequired(Rejection):
+    """The password was right; a one-time code is needed, or enrolment in two-factor
+    authentication is required first."""
+
+    code = "two_factor_required"

@@ -162,6 +162,12 @@ def plain(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def revision(row: Any) -> str:
+    """A stored record's revision tag: a digest of every stored field, so it changes whenever
+    the record does (the API's ETag; a write naming an older one is refused)."""
+    return hashlib.sha256(chain.canonical(plain(row))).hexdigest()[:32]
+
+
 def idempotent(
     uow: UnitOfWork,
     scope: str,

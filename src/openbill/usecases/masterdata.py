@@ -15,11 +15,18 @@ from openbill.domain.currencies import exponent_of
 from openbill.domain.invoice import PaymentTerms
 from openbill.domain.money import Rounding, to_decimal
 from openbill.domain.pricing import spec_from_params, spec_to_params
-from openbill.domain.rejections import InvalidInput
+from openbill.domain.rejections import InvalidInput, PreconditionFailed
 from openbill.domain.tax import CustomerRegime, TaxCategory
 from openbill.domain.units import unit_code
 from openbill.ports import UnitOfWork
-from openbill.usecases._support import audit, choice, customer_by_code, entity_by_code, plain
+from openbill.usecases._support import (
+    audit,
+    choice,
+    customer_by_code,
+    entity_by_code,
+    plain,
+    revision,
+)
 
 __all__ = [
     "CreateEntity",
@@ -226,6 +233,7 @@ class UpdateCustomer:
     entity: str
     code: str
     changes: tuple[tuple[str, str], ...] = field(default=())
+    if_match: str = ""  # the revision the change was based on; empty: whatever is stored
 
 
 _UPDATABLE = {
@@ -254,7 +262,13 @@ def update_customer(uow: UnitOfWork, cmd: UpdateCustomer) -> Created:
         )
     with uow:
         entity = entity_by_code(uow, cmd.entity)
-        row = customer_by_code(uow, entity.id, cmd.code)
+        row = uow.customers.locked(customer_by_code(uow, entity.id, cmd.code).id)
+        if cmd.if_match and revision(row) != cmd.if_match:
+            raise PreconditionFailed(
+                "the customer was changed by someone else since you read it; "
+                "read it again and repeat your change",
+                record=record,
+            )
         before = plain(row)
         values: dict[str, Any] = {}
         for key, value in changes.items():

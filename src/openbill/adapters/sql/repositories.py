@@ -203,6 +203,26 @@ class CustomerRepo(_Repo):
         stmt = select(t.customers).where(c.entity_id == entity_id).order_by(c.code)
         return self.conn.execute(stmt).all()
 
+    def locked(self, customer_id: int) -> Row[Any] | None:
+        """The customer as stored now, locked until the transaction ends (FOR UPDATE on
+        PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write lock): a write that checks
+        a revision first cannot lose another writer's change."""
+        stmt = select(t.customers).where(t.customers.c.id == customer_id)
+        if self.raw.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        return self._one(stmt)
+
+    def page(
+        self, entity_id: int, after_id: int, limit: int, search: str = ""
+    ) -> Sequence[Row[Any]]:
+        """Customers in the order they were created, after `after_id` (keyset pagination)."""
+        c = t.customers.c
+        stmt = select(t.customers).where(c.entity_id == entity_id, c.id > after_id)
+        if search:
+            like = f"%{search.lower()}%"
+            stmt = stmt.where(func.lower(c.name).like(like) | func.lower(c.code).like(like))
+        return self.conn.execute(stmt.order_by(c.id).limit(limit)).all()
+
 
 class CatalogRepo(_Repo):
     def add_charge_code(self, values: Values) -> int:
@@ -414,6 +434,32 @@ class DocumentRepo(_Repo):
         stmt = stmt.order_by(d.document_date, d.id).limit(limit)
         return self.conn.execute(stmt).all()
 
+    def page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Documents in the order they were created, after `after_id` (keyset pagination),
+        each with its customer's code and its open receivable. Filters: customer_id, kind,
+        status (stored: draft or issued), date_from and date_to (document date, inclusive),
+        number (exact)."""
+        d, c = t.documents.c, t.customers.c
+        stmt = (
+            select(t.documents, c.code.label("customer_code"), _open_sum(d.id).label("open_minor"))
+            .join(t.customers, c.id == d.customer_id)
+            .where(d.entity_id == entity_id, d.id > after_id)
+        )
+        for key, column in (("customer_id", d.customer_id), ("kind", d.kind)):
+            if filters.get(key):
+                stmt = stmt.where(column == filters[key])
+        if filters.get("status"):
+            stmt = stmt.where(d.status == filters["status"])
+        if filters.get("number"):
+            stmt = stmt.where(d.number == filters["number"])
+        if filters.get("date_from"):
+            stmt = stmt.where(d.document_date >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(d.document_date <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(d.id).limit(limit)).all()
+
     def issued(self) -> Sequence[Row[Any]]:
         d = t.documents.c
         stmt = select(t.documents).where(d.status == "issued").order_by(d.chain_seq)
@@ -428,6 +474,15 @@ class DocumentRepo(_Repo):
     def all_taxes(self) -> Sequence[Row[Any]]:
         x = t.document_taxes.c
         return self.conn.execute(select(t.document_taxes).order_by(x.document_id, x.id)).all()
+
+
+def _open_sum(document_id: Any) -> Any:
+    j = t.journal_lines.c
+    return (
+        select(func.coalesce(func.sum(j.amount_minor), 0))
+        .where(j.document_id == document_id, j.account == Account.RECEIVABLE.value)
+        .scalar_subquery()
+    )
 
 
 class MoneyRepo(_Repo):
@@ -447,6 +502,25 @@ class MoneyRepo(_Repo):
             .limit(limit)
         )
         return self.conn.execute(stmt).all()
+
+    def payments_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Payments in the order they were recorded, after `after_id`; filters customer_id,
+        date_from and date_to (received on, inclusive)."""
+        p, c = t.payments.c, t.customers.c
+        stmt = (
+            select(t.payments, c.code.label("customer_code"))
+            .join(t.customers, c.id == p.customer_id)
+            .where(p.entity_id == entity_id, p.id > after_id)
+        )
+        if filters.get("customer_id"):
+            stmt = stmt.where(p.customer_id == filters["customer_id"])
+        if filters.get("date_from"):
+            stmt = stmt.where(p.received_on >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(p.received_on <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(p.id).limit(limit)).all()
 
     def add_allocation(self, values: Values) -> int:
         return self.raw.insert("allocations", values)
@@ -829,16 +903,22 @@ class ReportRepo(_Repo):
         )
         return self.conn.execute(stmt).all()
 
-    def credited_by_invoice(self, entity_id: int) -> dict[int, int]:
+    def credited_by_invoice(
+        self, entity_id: int, ids: Sequence[int] | None = None
+    ) -> dict[int, int]:
         a = t.allocations.c
         stmt = (
             select(a.invoice_id, func.sum(a.amount_minor))
             .where(a.entity_id == entity_id, a.credit_note_id.is_not(None))
             .group_by(a.invoice_id)
         )
+        if ids is not None:
+            stmt = stmt.where(a.invoice_id.in_(ids))
         return {int(i): int(s) for i, s in self.conn.execute(stmt)}
 
-    def written_off_by_invoice(self, entity_id: int) -> dict[int, int]:
+    def written_off_by_invoice(
+        self, entity_id: int, ids: Sequence[int] | None = None
+    ) -> dict[int, int]:
         """Bad debt written off per invoice; small payment differences (posted to 6910) are
         part of a payment, not a write-off of the debt."""
         w = t.write_offs.c
@@ -847,6 +927,8 @@ class ReportRepo(_Repo):
             .where(w.entity_id == entity_id, ~small_difference(w.id), ~reversed_write_off(w.id))
             .group_by(w.invoice_id)
         )
+        if ids is not None:
+            stmt = stmt.where(w.invoice_id.in_(ids))
         return {int(i): int(s) for i, s in self.conn.execute(stmt)}
 
     def write_offs_of(self, invoice_id: int) -> Sequence[Row[Any]]:

@@ -395,6 +395,7 @@ CHAINS: dict[str, Table] = {
 # Tables of later bounded contexts live in their own modules, on the same metadata; importing
 # them here keeps `metadata` complete for migrations and for the schema comparison test.
 from openbill.adapters.sql import (  # noqa: E402, F401
+    tables_access,
     tables_bank,
     tables_commercial,
     tables_disputes,

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine, Transaction
 
+from openbill.adapters.sql.access_repo import AccessRepo, ApiRequestsRepo
 from openbill.adapters.sql.bank_repo import BankRepo
 from openbill.adapters.sql.commercial_repo import CommercialRepo
 from openbill.adapters.sql.disputes_repo import DisputesRepo
@@ -74,6 +75,8 @@ class SqlUnitOfWork:
         self.dunning = DunningRepo(conn, raw, ref)
         self.metrics = MetricsQueries(conn)
         self.bank = BankRepo(conn, raw, ref)
+        self.access = AccessRepo(conn, raw, ref)
+        self.api_requests = ApiRequestsRepo(conn, raw, ref)
         return self
 
     @property

@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from openbill.interfaces.cli import (
+    access_cmds,
     bank_cmds,
     disputes_cmds,
     documents_cmds,
@@ -20,6 +21,7 @@ from openbill.interfaces.cli import (
     metrics_cmds,
     payments_import_cmds,
     receivables_cmds,
+    serve_cmds,
 )
 from openbill.interfaces.cli._common import (
     Col,
@@ -101,6 +103,9 @@ app.add_typer(documents_cmds.statements_app, name="statements")
 app.add_typer(disputes_cmds.disputes_app, name="disputes")
 app.add_typer(dunning_cmds.dunning_app, name="dunning")
 app.add_typer(bank_cmds.bank_app, name="bank")
+app.add_typer(access_cmds.users_app, name="users")
+app.add_typer(access_cmds.apikeys_app, name="apikeys")
+app.command("serve")(serve_cmds.serve)
 metrics_cmds.register(ar_app)
 payments_app.command("import")(payments_import_cmds.payments_import)
 receivables_cmds.register(app, payments_app)

@@ -1,0 +1,76 @@
+"""Password hashes and one-time codes: the `PasswordHasher` and `OneTimeCodes` ports.
+
+`Argon2Hasher` makes argon2id hashes with argon2-cffi's defaults (RFC 9106's second
+recommended profile); tests pass cheaper parameters. A hash made with other parameters still
+verifies, and `needs_rehash` says so, so that signing in can upgrade it.
+
+`TotpCodes` are RFC 6238 codes through pyotp: 6 digits, 30-second steps, one step of
+tolerance before and after for clocks that drift.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+__all__ = ["Argon2Hasher", "TotpCodes", "TOTP_TOLERANCE_STEPS", "TOTP_DIGITS"]
+
+TOTP_TOLERANCE_STEPS = 1  # one 30-second step either side
+TOTP_DIGITS = 6
+
+
+class Argon2Hasher:
+    def __init__(
+        self,
+        *,
+        time_cost: int | None = None,
+        memory_cost: int | None = None,
+        parallelism: int | None = None,
+    ) -> None:
+        params: dict[str, Any] = {}
+        if time_cost is not None:
+            params["time_cost"] = time_cost
+        if memory_cost is not None:
+            params["memory_cost"] = memory_cost
+        if parallelism is not None:
+            params["parallelism"] = parallelism
+        self._hasher = PasswordHasher(**params)
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, hash: str, password: str) -> bool:
+        try:
+            return bool(self._hasher.verify(hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, hash: str) -> bool:
+        try:
+            return bool(self._hasher.check_needs_rehash(hash))
+        except (InvalidHashError, ValueError):
+            return True
+
+
+class TotpCodes:
+    def new_secret(self) -> str:
+        return pyotp.random_base32()
+
+    def verify(self, secret: str, code: str, at: datetime) -> bool:
+        code = "".join(code.split())
+        if len(code) != TOTP_DIGITS or not code.isdigit():
+            return False
+        try:
+            totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
+            return bool(totp.verify(code, for_time=at, valid_window=TOTP_TOLERANCE_STEPS))
+        except (ValueError, TypeError):  # a secret that is not base32
+            return False
+
+    def provisioning_uri(self, secret: str, name: str, issuer: str) -> str:
+        return pyotp.TOTP(secret, digits=TOTP_DIGITS).provisioning_uri(
+            name=name, issuer_name=issuer
+        )

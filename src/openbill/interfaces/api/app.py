@@ -1,0 +1,62 @@
+"""The API application: FastAPI with every /v1 route, problem+json errors and the OpenAPI 3.1
+schema at /v1/openapi.json (interactive documentation at /v1/docs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from openbill.bootstrap import Book
+from openbill.interfaces.api import problems
+from openbill.interfaces.api.routes import customers, invoices, meta, payments, sessions
+from openbill.interfaces.api.security import declare_actions
+
+__all__ = ["create_app", "operations", "API_PREFIX", "ROUTERS"]
+
+API_PREFIX = "/v1"
+ROUTERS = (meta.router, sessions.router, customers.router, invoices.router, payments.router)
+
+_DESCRIPTION = """\
+The billing desk of openbill as an API: customers, invoices, payments and more, exact to the
+cent (amounts are decimal strings).
+
+* **Authentication**: an API key as `Authorization: Bearer obk_...` (`openbill apikeys
+  create`), or the session cookie of the web pages. Each operation names the action it needs
+  in `x-openbill-action`; an API key carries the actions it was given as scopes.
+* **Errors** are problem details (RFC 9457, `application/problem+json`) naming the field at
+  fault.
+* **Lists** are pages: pass a page's `next_cursor` back as `cursor` for the next one.
+* **Every POST** takes an `Idempotency-Key`: a replay returns the first response, the same key
+  with other content gets 422, and one still running gets 409.
+* **Changes** (PATCH) need `If-Match` with the ETag you read; a stale one gets 412.
+"""
+
+
+def create_app(book: Book) -> FastAPI:
+    app = FastAPI(
+        title="openbill",
+        version=version("openbill"),
+        description=_DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.book = book
+    problems.install(app)
+    for router in ROUTERS:
+        declare_actions(router.routes)  # before inclusion, which may copy the routes
+        app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+def operations() -> Iterator[tuple[str, str, APIRoute]]:
+    """(method, path, route) of every operation of the API, e.g. ("GET", "/v1/me", ...)."""
+    for router in ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                for method in sorted(route.methods - {"HEAD"}):
+                    yield method, API_PREFIX + route.path, route

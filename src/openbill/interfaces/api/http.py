@@ -1,0 +1,53 @@
+"""Conditional requests (RFC 9110): ETag on reads, If-None-Match for a cheap re-read, and
+If-Match required on every change so that a stale write is refused (412) instead of silently
+undoing someone else's change."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import Request
+from pydantic import BaseModel
+
+from openbill.domain.rejections import InvalidInput, Rejection
+
+__all__ = ["etag", "model_tag", "not_modified", "require_if_match", "PreconditionRequired"]
+
+
+class PreconditionRequired(Rejection):
+    code = "precondition_required"
+
+
+def etag(revision: str) -> str:
+    return f'"{revision}"'
+
+
+def model_tag(model: BaseModel) -> str:
+    """The ETag of a representation that has no stored revision (a derived view)."""
+    return etag(hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:32])
+
+
+def _tags(header: str) -> list[str]:
+    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+
+
+def not_modified(request: Request, tag: str) -> bool:
+    header = request.headers.get("if-none-match", "")
+    return bool(header) and (header.strip() == "*" or tag in _tags(header))
+
+
+def require_if_match(header: str | None) -> str:
+    """The revision an If-Match header names (one strong ETag)."""
+    if not header:
+        raise PreconditionRequired(
+            "send If-Match with the ETag you read, so that a change made meanwhile is not lost",
+            field="If-Match",
+        )
+    tags = _tags(header)
+    if (
+        header.strip().startswith("W/")
+        or len(tags) != 1
+        or not (tags[0].startswith('"') and tags[0].endswith('"'))
+    ):
+        raise InvalidInput("If-Match must hold one ETag, as GET gave it", field="If-Match")
+    return tags[0].strip('"')

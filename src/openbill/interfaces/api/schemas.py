@@ -1,0 +1,223 @@
+"""The API's request and response bodies (pydantic 2). Kept apart from rows and domain values:
+routes turn one into the other. Amounts are decimal strings with the currency's places
+("1190.00", "1500" for JPY); JSON numbers are refused for money so that nothing passes
+through a float."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from openbill.domain.money import format_minor
+
+__all__ = [
+    "Amount",
+    "Customer",
+    "CustomerIn",
+    "CustomerChange",
+    "CustomerPage",
+    "Entity",
+    "Invoice",
+    "InvoiceDetail",
+    "InvoiceIn",
+    "InvoicePage",
+    "Me",
+    "Payment",
+    "PaymentIn",
+    "PaymentPage",
+    "PaymentRecorded",
+    "amount",
+]
+
+Amount = Annotated[
+    str,
+    StringConstraints(pattern=r"^-?\d{1,15}(\.\d{1,10})?$", strip_whitespace=True),
+    Field(description='a decimal amount as text, e.g. "1190.00"', examples=["1190.00"]),
+]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(max_length=500)]
+
+
+def amount(minor: int | None, currency: str) -> str | None:
+    return None if minor is None else format_minor(int(minor), currency)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class Me(BaseModel):
+    kind: str
+    name: str
+    role: str | None
+    entities: list[str]
+    actions: list[str]
+
+
+class Entity(BaseModel):
+    code: str
+    name: str
+    country: str
+    base_currency: str
+
+
+class Customer(BaseModel):
+    code: str
+    name: str
+    country: str
+    currency: str
+    regime: str
+    segment: str
+    payment_terms: str | None
+    vat_id: str | None
+    tax_number: str | None
+    iban: str | None
+    email: str
+    address: str
+    created_at: datetime
+    revision: str = Field(description="changes whenever the customer does; the ETag")
+
+
+class CustomerPage(BaseModel):
+    data: list[Customer]
+    next_cursor: str | None
+
+
+class CustomerIn(_In):
+    code: Code
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
+    regime: str = "domestic"
+    segment: Text = ""
+    payment_terms: Text = ""
+    vat_id: Text = ""
+    tax_number: Text = ""
+    iban: Text = ""
+    email: Text = ""
+    address: Text = ""
+
+
+class CustomerChange(_In):
+    """The fields to change; a field left out keeps its value."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    regime: str | None = None
+    segment: Text | None = None
+    payment_terms: Text | None = None
+    vat_id: Text | None = None
+    tax_number: Text | None = None
+    iban: Text | None = None
+    email: Text | None = None
+    address: Text | None = None
+
+
+class Invoice(BaseModel):
+    number: str
+    id: int
+    kind: str
+    status: str
+    customer: str
+    document_date: date
+    due_date: date | None
+    currency: str
+    total: str
+    open: str
+
+
+class InvoicePage(BaseModel):
+    data: list[Invoice]
+    next_cursor: str | None
+
+
+class InvoiceLine(BaseModel):
+    line_no: int
+    charge_code: str | None
+    description: str
+    quantity: str
+    unit_price: str
+    net: str
+    tax_category: str
+    tax_rate: str
+
+
+class Settlement(BaseModel):
+    kind: str
+    on: date | None
+    amount: str
+    detail: dict[str, Any]
+
+
+class InvoiceDetail(Invoice):
+    customer_name: str
+    payment_reference: str
+    net: str
+    tax: str
+    buyer_reference: str
+    lines: list[InvoiceLine]
+    settlements: list[dict[str, Any]]
+
+
+class LineIn(_In):
+    charge_code: Code
+    quantity: Amount = "1"
+    description: Text = ""
+    unit_price: Amount | Literal[""] = ""
+
+
+class InvoiceIn(_In):
+    """An invoice to issue at once: priced from the catalog unless a line names its price."""
+
+    customer: Code
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=1000)]
+    issue_date: date | None = None
+    currency: str = ""
+    buyer_reference: Text = ""
+
+
+class Payment(BaseModel):
+    id: int
+    customer: str
+    received_on: date
+    method: str
+    reference: str
+    currency: str
+    amount: str
+    allocated: str
+    unallocated: str
+    reversed_on: date | None
+
+
+class PaymentPage(BaseModel):
+    data: list[Payment]
+    next_cursor: str | None
+
+
+class AllocationIn(_In):
+    invoice: Code
+    amount: Amount
+
+
+class PaymentIn(_In):
+    customer: Code
+    amount: Amount
+    currency: str = ""
+    received_on: date | None = None
+    method: Literal["bank_transfer", "card", "cash", "cheque", "direct_debit", "other"] = (
+        "bank_transfer"
+    )
+    reference: Text = ""
+    allocate: Literal["auto", "reference", "oldest", "none", "explicit"] = "auto"
+    to: Annotated[list[AllocationIn], Field(max_length=1000)] = []
+
+
+class PaymentRecorded(BaseModel):
+    id: int
+    currency: str
+    amount: str
+    allocated: str
+    credit: str
+    invoices: list[str]
+    how: str
