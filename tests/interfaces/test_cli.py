@@ -473,8 +473,14 @@ def test_demo_twice(cli: Cli, tmp_path: Path) -> None:
     assert [d["status"] for d in november_notes] == ["applied", "applied"]
     # 64 documents x (PDF, UBL, CII) + 3 Factur-X + the three delivery files, and from the
     # quarter of collections the exchange rates and the bank export, and from the bank month
-    # its statement as CAMT.053 and as MT940.
-    assert len(files) == 64 * 3 + 3 + 3 + 2 + 2
+    # its statement as CAMT.053 and as MT940; and the billing desk's log-ins.
+    assert len(files) == 64 * 3 + 3 + 3 + 2 + 2 + 1
+    logins = [ln.split() for ln in files["demo-logins.txt"].decode().splitlines()[1:]]
+    assert [(r, u) for r, u, _ in logins] == [
+        (r, f"demo-{r}") for r in ("clerk", "specialist", "manager", "auditor", "administrator")
+    ]
+    assert all(len(pw) == 16 and pw in first and pw in second for _, _, pw in logins)
+    assert (folder / "demo-logins.txt").stat().st_mode & 0o077 == 0  # its owner's only
     assert {"bank-2027-03.camt053.xml", "bank-2027-03.sta"} <= set(files)
     # The overpaying customer's 250.00 of credit is refunded in the bank month (day 10), so
     # none is left.

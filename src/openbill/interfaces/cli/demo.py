@@ -32,6 +32,7 @@ from openbill.domain.money import format_minor
 from openbill.interfaces.cli._common import out
 from openbill.interfaces.cli.demo_bank import Banking
 from openbill.interfaces.cli.demo_commercial import CORRECTED, Commercial
+from openbill.interfaces.cli.demo_desk import demo_logins, print_logins
 from openbill.interfaces.cli.demo_receivables import Collections, quarter_of
 from openbill.usecases import commercial as com
 from openbill.usecases import invoices as inv
@@ -717,6 +718,7 @@ def run_demo(
         ok = _summary(book, console, where, start, commercial, collections, banking)
         drafts = commercial.result.drafts
         contract_invoice = _number_of(book, drafts["monthly"])
+        logins = demo_logins(book, folder, ENTITY)
     finally:
         book.close()
     quarter_start, quarter_end = quarter_of(start)
@@ -748,6 +750,7 @@ def run_demo(
         ("openbill verify", ""),
     ):
         console.print(f"  {cmd}{db_opt}{extra}", markup=False)
+    print_logins(console, logins, db_opt)
     return ok
 
 
