@@ -17,7 +17,7 @@ from openbill.domain.invoice import DocumentKind, DocumentStatus
 from openbill.domain.rejections import InvalidInput, NotFound
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import choice, entity_by_code, revision
-from openbill.usecases.reports import _open_for_people, _status
+from openbill.usecases.reports import _open_for_people, _status, payment_use
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -190,8 +190,7 @@ def payments_page(
         rows = rows[:limit]
         out = []
         for r in rows:
-            reversal = uow.fx.reversal_of(r.id)
-            used = 0 if reversal is not None else uow.money.payment_used(r.id)
+            used, left, reversal = payment_use(uow, r)
             out.append(
                 {
                     "id": int(r.id),
@@ -202,7 +201,7 @@ def payments_page(
                     "currency": r.currency,
                     "amount_minor": int(r.amount_minor),
                     "allocated_minor": used,
-                    "unallocated_minor": 0 if reversal is not None else int(r.amount_minor) - used,
+                    "unallocated_minor": left,
                     "reversed_on": reversal.reversed_on if reversal is not None else None,
                 }
             )

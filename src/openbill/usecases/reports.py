@@ -334,15 +334,23 @@ def customer_balances(uow: UnitOfWork, entity_code: str) -> list[CustomerBalance
     return out
 
 
+def payment_use(uow: UnitOfWork, payment: Any) -> tuple[int, int, Any]:
+    """(allocated, unallocated, reversal or None) of a payment row; a reversed payment has
+    nothing allocated and nothing left."""
+    reversal = uow.fx.reversal_of(payment.id)
+    if reversal is not None:
+        return 0, 0, reversal
+    used = int(uow.money.payment_used(payment.id))
+    return used, int(payment.amount_minor) - used, None
+
+
 def list_payments(uow: UnitOfWork, entity_code: str, limit: int = 1000) -> list[dict[str, Any]]:
     with uow:
         entity = entity_by_code(uow, entity_code)
         rows = uow.money.payments(entity.id, min(limit, MAX_LIST_ROWS))
         out = []
         for r in rows:
-            reversal = uow.fx.reversal_of(r.id)
-            used = 0 if reversal is not None else uow.money.payment_used(r.id)
-            left = 0 if reversal is not None else int(r.amount_minor) - used
+            used, left, reversal = payment_use(uow, r)
             out.append(
                 {
                     "id": r.id,

@@ -412,16 +412,8 @@ class DocumentRepo(_Repo):
 
     def listing(self, entity_id: int, filters: Mapping[str, Any], limit: int) -> Sequence[Row[Any]]:
         d, c = t.documents.c, t.customers.c
-        open_sum = (
-            select(func.coalesce(func.sum(t.journal_lines.c.amount_minor), 0))
-            .where(
-                t.journal_lines.c.document_id == d.id,
-                t.journal_lines.c.account == Account.RECEIVABLE.value,
-            )
-            .scalar_subquery()
-        )
         stmt = (
-            select(t.documents, c.code.label("customer_code"), open_sum.label("open_minor"))
+            select(t.documents, c.code.label("customer_code"), _open_sum(d.id).label("open_minor"))
             .join(t.customers, c.id == d.customer_id)
             .where(d.entity_id == entity_id)
         )

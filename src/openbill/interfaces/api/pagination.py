@@ -7,12 +7,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import Annotated
+
+from fastapi import Query
 
 from openbill.domain.rejections import InvalidInput
+from openbill.usecases.pages import MAX_PAGE_SIZE
 
-__all__ = ["DEFAULT_PAGE_SIZE", "encode", "decode"]
+__all__ = ["DEFAULT_PAGE_SIZE", "Limit", "encode", "decode"]
 
 DEFAULT_PAGE_SIZE = 50
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="records per page")]
 _MAX_CURSOR_LENGTH = 200
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from openbill.domain.access import Principal
 from openbill.domain.money import format_minor
 
 __all__ = [
@@ -54,6 +55,16 @@ class Me(BaseModel):
     role: str | None
     entities: list[str]
     actions: list[str]
+
+    @classmethod
+    def of(cls, principal: Principal) -> Me:
+        return cls(
+            kind=principal.kind,
+            name=principal.name,
+            role=principal.role.value if principal.role else None,
+            entities=sorted(principal.entities),
+            actions=sorted(principal.scopes),
+        )
 
 
 class Entity(BaseModel):

@@ -21,6 +21,7 @@ from openbill.usecases import access
 
 __all__ = [
     "SESSION_COOKIE",
+    "LOG_IN_FIRST",
     "ACTION_KEY",
     "Caller",
     "allowed",
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 SESSION_COOKIE = "openbill_session"
+LOG_IN_FIRST = "log in, or send an API key as `Authorization: Bearer <key>`"
 ACTION_KEY = "x-openbill-action"  # the action a route needs, in its OpenAPI operation
 _STATE = "openbill_principal"
 _NOBODY = object()
@@ -82,7 +84,7 @@ class _Guard:
     def check(self, request: Request) -> Caller:
         principal = principal_of(request)
         if principal is None:
-            raise Unauthenticated("log in, or send an API key as `Authorization: Bearer <key>`")
+            raise Unauthenticated(LOG_IN_FIRST)
         entity = str(request.path_params.get("entity", ""))
         book = book_of(request)
         if entity and not principal.may_entity(entity):

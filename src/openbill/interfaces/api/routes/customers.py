@@ -10,7 +10,7 @@ from openbill.domain.access import CUSTOMERS_WRITE, READ
 from openbill.domain.rejections import InvalidInput, InvalidState
 from openbill.interfaces.api.http import etag, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
-from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, decode, encode
+from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import Customer, CustomerChange, CustomerIn, CustomerPage
 from openbill.interfaces.api.security import Caller, allowed
 from openbill.usecases import masterdata as md
@@ -19,8 +19,6 @@ from openbill.usecases import pages
 router = APIRouter(
     prefix="/entities/{entity}/customers", tags=["customers"], route_class=IdempotentRoute
 )
-
-Limit = Annotated[int, Query(ge=1, le=pages.MAX_PAGE_SIZE)]
 
 
 def _customer(row: dict[str, Any]) -> Customer:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from openbill.domain.access import INVOICES_ISSUE, READ
 from openbill.interfaces.api.http import model_tag, not_modified
 from openbill.interfaces.api.idempotency import IdempotentRoute
-from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, decode, encode
+from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import (
     Invoice,
     InvoiceDetail,
@@ -27,8 +27,6 @@ from openbill.usecases import reports as rep
 router = APIRouter(
     prefix="/entities/{entity}/invoices", tags=["invoices"], route_class=IdempotentRoute
 )
-
-Limit = Annotated[int, Query(ge=1, le=pages.MAX_PAGE_SIZE)]
 Status = Annotated[
     str,
     Query(

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from openbill.domain.access import READ, Unauthenticated
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.schemas import Entity, Me
-from openbill.interfaces.api.security import Caller, allowed, principal_of
+from openbill.interfaces.api.security import LOG_IN_FIRST, Caller, allowed, principal_of
 from openbill.usecases import masterdata as md
 
 router = APIRouter(route_class=IdempotentRoute)
@@ -23,14 +23,8 @@ def health() -> dict[str, str]:
 async def me(request: Request) -> Me:
     principal = await run_in_threadpool(principal_of, request)
     if principal is None:
-        raise Unauthenticated("log in, or send an API key as `Authorization: Bearer <key>`")
-    return Me(
-        kind=principal.kind,
-        name=principal.name,
-        role=principal.role.value if principal.role else None,
-        entities=sorted(principal.entities),
-        actions=sorted(principal.scopes),
-    )
+        raise Unauthenticated(LOG_IN_FIRST)
+    return Me.of(principal)
 
 
 @router.get(

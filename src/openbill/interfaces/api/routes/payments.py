@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from openbill.domain.access import PAYMENTS_POST, READ
 from openbill.interfaces.api.idempotency import IdempotentRoute
-from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, decode, encode
+from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import Payment, PaymentIn, PaymentPage, PaymentRecorded, amount
 from openbill.interfaces.api.security import Caller, allowed
 from openbill.usecases import pages
@@ -18,8 +18,6 @@ from openbill.usecases import payments as pay
 router = APIRouter(
     prefix="/entities/{entity}/payments", tags=["payments"], route_class=IdempotentRoute
 )
-
-Limit = Annotated[int, Query(ge=1, le=pages.MAX_PAGE_SIZE)]
 
 
 def _payment(r: dict[str, Any]) -> Payment:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from openbill.domain.access import Principal, Unauthenticated
+from openbill.domain.access import Unauthenticated
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.schemas import Me
 from openbill.interfaces.api.security import SESSION_COOKIE, book_of
@@ -24,16 +24,6 @@ class LogInBody(BaseModel):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
     code: Annotated[str, StringConstraints(max_length=10)] = ""
-
-
-def me_of(principal: Principal) -> Me:
-    return Me(
-        kind=principal.kind,
-        name=principal.name,
-        role=principal.role.value if principal.role else None,
-        entities=sorted(principal.entities),
-        actions=sorted(principal.scopes),
-    )
 
 
 def address_of(request: Request) -> str:
@@ -67,7 +57,7 @@ async def log_in(body: LogInBody, request: Request, response: Response) -> Me:
         access.LogIn(body.username, body.password, body.code, address_of(request)),
     )
     set_session_cookie(request, response, done.token)
-    return me_of(done.principal)
+    return Me.of(done.principal)
 
 
 @router.delete("/current", status_code=204, summary="Log out: ends this session")
