@@ -154,13 +154,6 @@ class InvoiceLine(BaseModel):
     tax_rate: str
 
 
-class Settlement(BaseModel):
-    kind: str
-    on: date | None
-    amount: str
-    detail: dict[str, Any]
-
-
 class InvoiceDetail(Invoice):
     customer_name: str
     payment_reference: str
