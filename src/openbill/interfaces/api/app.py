@@ -11,13 +11,32 @@ from fastapi.routing import APIRoute
 
 from openbill.bootstrap import Book
 from openbill.interfaces.api import problems
-from openbill.interfaces.api.routes import customers, invoices, meta, payments, sessions
+from openbill.interfaces.api.routes import (
+    area_commercial,
+    area_integration,
+    area_receivables,
+    customers,
+    invoices,
+    meta,
+    payments,
+    sessions,
+)
 from openbill.interfaces.api.security import declare_actions
+from openbill.interfaces.web import mount as mount_web
 
 __all__ = ["create_app", "operations", "API_PREFIX", "ROUTERS"]
 
 API_PREFIX = "/v1"
-ROUTERS = (meta.router, sessions.router, customers.router, invoices.router, payments.router)
+ROUTERS = (
+    meta.router,
+    sessions.router,
+    customers.router,
+    invoices.router,
+    payments.router,
+    *area_commercial.ROUTERS,
+    *area_receivables.ROUTERS,
+    *area_integration.ROUTERS,
+)
 
 _DESCRIPTION = """\
 The billing desk of openbill as an API: customers, invoices, payments and more, exact to the
@@ -50,6 +69,7 @@ def create_app(book: Book) -> FastAPI:
     for router in ROUTERS:
         declare_actions(router.routes)  # before inclusion, which may copy the routes
         app.include_router(router, prefix=API_PREFIX)
+    mount_web(app, book)
     return app
 
 
