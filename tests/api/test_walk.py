@@ -14,7 +14,7 @@ from openbill.domain.access import ROLE_ACTIONS, Role
 from openbill.interfaces.api.app import operations
 from openbill.interfaces.api.security import route_action
 
-from . import walk_commercial, walk_integration, walk_receivables
+from . import walk_bank, walk_commercial, walk_integration, walk_receivables
 from .conftest import ENTITY, OTHER, ROLES
 
 # (method, path) -> the action it needs; None: public (no log-in needed). The areas added
@@ -36,6 +36,7 @@ EXPECTED = {
     ("POST", "/v1/entities/{entity}/payments"): "payments.post",
     **walk_commercial.EXPECTED,
     **walk_receivables.EXPECTED,
+    **walk_bank.EXPECTED,
     **walk_integration.EXPECTED,
 }
 PUBLIC_STATUS = {  # what an anonymous caller gets from the public routes

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from openbill.bootstrap import Book
 from openbill.interfaces.api import problems
 from openbill.interfaces.api.routes import (
+    area_bank,
     area_commercial,
     area_integration,
     area_receivables,
@@ -35,6 +36,7 @@ ROUTERS = (
     payments.router,
     *area_commercial.ROUTERS,
     *area_receivables.ROUTERS,
+    *area_bank.ROUTERS,
     *area_integration.ROUTERS,
 )
 

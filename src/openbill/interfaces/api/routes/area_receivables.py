@@ -1,5 +1,5 @@
 """The routers of receivables: payments beyond recording (reverse, refund, write off, apply
-credit), disputes, dunning, bank statements and matching, reports and verify."""
+credit, import), exchange rates, disputes and dunning."""
 
 from __future__ import annotations
 

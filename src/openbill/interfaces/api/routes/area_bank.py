@@ -1,0 +1,10 @@
+"""The routers of the bank and the books: bank accounts, statements, matching and its review
+queue, reconciliation, reports (aging, metrics, statements, ledger), verify and the audit trail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = ()
