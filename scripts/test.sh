@@ -16,6 +16,11 @@ if [[ ! -x "$pytest_bin" ]]; then
 fi
 
 pg_url="${OPENBILL_TEST_DATABASE_URL:-}"
+# Tests run in parallel processes (pytest-xdist), one per core unless OPENBILL_TEST_WORKERS
+# says otherwise (0: in this process, no workers). Every test has its own database, so
+# workers never share one.
+workers="${OPENBILL_TEST_WORKERS:-auto}"
+parallel=(-n "$workers")
 failed=()
 
 # A URL as printed in logs: user@host, the password left out.
@@ -44,11 +49,11 @@ sqlite_env=(env -u OPENBILL_TEST_DATABASE_URL)
 if [[ -n "$pg_url" ]]; then
     sqlite_env+=("OPENBILL_TEST_PG_SERVER_URL=$pg_url")
 fi
-run_pass "SQLite" "${sqlite_env[@]}" "$pytest_bin" -q "$@"
+run_pass "SQLite" "${sqlite_env[@]}" "$pytest_bin" -q "${parallel[@]}" "$@"
 
 if [[ -n "$pg_url" ]]; then
     run_pass "PostgreSQL ($(without_password "$pg_url"))" \
-        env OPENBILL_TEST_DATABASE_URL="$pg_url" "$pytest_bin" -q "$@"
+        env OPENBILL_TEST_DATABASE_URL="$pg_url" "$pytest_bin" -q "${parallel[@]}" "$@"
 else
     echo
     echo "== PostgreSQL pass skipped: OPENBILL_TEST_DATABASE_URL is not set (see DEVELOPERS.md) =="

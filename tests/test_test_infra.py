@@ -196,13 +196,18 @@ def _fake_pytest(tmp_path: Path, exit_codes: list[int]) -> Path:
     return fake
 
 
-def _run_test_sh(fake: Path, url: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in (PG_URL_ENV, PG_SERVER_ENV)}
+def _run_test_sh(
+    fake: Path, url: str | None, *args: str, workers: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    unset = (PG_URL_ENV, PG_SERVER_ENV, "OPENBILL_TEST_WORKERS")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env["OPENBILL_PYTEST"] = str(fake)
+    if workers is not None:
+        env["OPENBILL_TEST_WORKERS"] = workers
     if url is not None:
         env[PG_URL_ENV] = url
     return subprocess.run(
-        ["bash", str(TEST_SCRIPT)], env=env, capture_output=True, text=True, timeout=60
+        ["bash", str(TEST_SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -211,7 +216,7 @@ def test_test_sh_runs_sqlite_then_postgresql(tmp_path: Path) -> None:
     result = _run_test_sh(_fake_pytest(tmp_path, [0, 0]), url)
     assert result.returncode == 0, result.stderr
     calls = (tmp_path / "calls.log").read_text().splitlines()
-    assert calls == [f"url= server={url} args=-q", f"url={url} server= args=-q"]
+    assert calls == [f"url= server={url} args=-q -n auto", f"url={url} server= args=-q -n auto"]
     assert "== suite on SQLite ==" in result.stdout
     assert "== suite on PostgreSQL (postgresql+psycopg://postgres@127.0.0.1:5432/postgres) ==" in (
         result.stdout
@@ -222,7 +227,14 @@ def test_test_sh_runs_sqlite_then_postgresql(tmp_path: Path) -> None:
 def test_test_sh_without_a_server_runs_sqlite_only(tmp_path: Path) -> None:
     result = _run_test_sh(_fake_pytest(tmp_path, [0]), None)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "calls.log").read_text().splitlines() == ["url= server= args=-q"]
+    assert (tmp_path / "calls.log").read_text().splitlines() == ["url= server= args=-q -n auto"]
+
+
+def test_test_sh_takes_the_number_of_workers_and_passes_extra_arguments_on(tmp_path: Path) -> None:
+    result = _run_test_sh(_fake_pytest(tmp_path, [0]), None, "-m", "not slow", workers="1")
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert calls == ["url= server= args=-q -n 1 -m not slow"]
 
 
 @pytest.mark.parametrize(("codes", "failed"), [([1, 0], "SQLite"), ([0, 5], "PostgreSQL")])
