@@ -52,7 +52,13 @@ __all__ = [
 ]
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
-AmountOrEmpty = Amount | Literal[""]
+# An amount or nothing, as one string type (a union would name its members in the field at
+# fault: "opening_balance.constrained-str").
+AmountOrEmpty = Annotated[
+    str,
+    StringConstraints(pattern=r"^(-?\d{1,15}(\.\d{1,10})?)?$", strip_whitespace=True),
+    Field(description='a decimal amount as text, e.g. "1190.00", or ""', examples=["1190.00"]),
+]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)]
 LedgerAccount = Annotated[str, StringConstraints(max_length=16, strip_whitespace=True)]
 

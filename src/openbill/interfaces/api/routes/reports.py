@@ -5,6 +5,8 @@ account (also as PDF). Every one is a report derived from the journal when asked
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
@@ -12,7 +14,7 @@ from fastapi import APIRouter, Query, Response
 
 from openbill.domain.access import READ
 from openbill.domain.money import format_minor
-from openbill.domain.rejections import InvalidInput
+from openbill.domain.rejections import InvalidInput, Rejection
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas_bank import (
@@ -52,6 +54,17 @@ router = APIRouter(prefix="/entities/{entity}", tags=["reports"], route_class=Id
 
 def _m(minor: int, currency: str) -> str:
     return format_minor(int(minor), currency)
+
+
+@contextmanager
+def _period_fields() -> Iterator[None]:
+    """The use cases name the period's ends as the command line does (from, to); a refusal
+    names the API's parameters instead."""
+    try:
+        yield
+    except Rejection as exc:
+        exc.field = {"from": "date_from", "to": "date_to"}.get(exc.field, exc.field)
+        raise
 
 
 # -- AR -------------------------------------------------------------------------------------------
@@ -178,10 +191,11 @@ def metrics(
             record="metrics",
             field="as_of",
         )
-    report = met.receivables_metrics(
-        caller.uow(read_only=True),
-        met.ReceivablesMetrics(caller.entity, as_of, months, date_from, date_to, customer),
-    )
+    with _period_fields():
+        report = met.receivables_metrics(
+            caller.uow(read_only=True),
+            met.ReceivablesMetrics(caller.entity, as_of, months, date_from, date_to, customer),
+        )
 
     def times(p: met.PaymentTimes) -> dict[str, object]:
         return {
@@ -345,7 +359,10 @@ def _statement(
 ) -> st.Statement:
     end = date_to or caller.book.clock.today()
     start = date_from or end.replace(day=1)
-    return st.customer_statement(caller.uow(read_only=True), caller.entity, customer, start, end)
+    with _period_fields():
+        return st.customer_statement(
+            caller.uow(read_only=True), caller.entity, customer, start, end
+        )
 
 
 From = Annotated[date | None, Query(description="first day [default: first of date_to's month]")]
