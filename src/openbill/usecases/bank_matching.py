@@ -29,6 +29,7 @@ records the payment again) and puts the line back to be matched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -67,6 +68,7 @@ from openbill.domain.rejections import (
     InvalidState,
     InvariantError,
     NotFound,
+    PreconditionFailed,
     Rejection,
 )
 from openbill.names import NameIndex
@@ -103,6 +105,7 @@ __all__ = [
     "match_lines",
     "review_queue",
     "set_bank_settings",
+    "settings_revision",
     "split",
     "undo",
 ]
@@ -152,6 +155,12 @@ class SetBankSettings:
     auto_threshold: int | None = None
     fees: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (currency, amounts) to replace
     fx_tolerance_bps: int | None = None
+    if_match: str = ""  # the settings_revision the change is based on (API If-Match)
+
+
+def settings_revision(s: BankSettings) -> str:
+    """A digest of the settings: changes whenever they do (the API's ETag)."""
+    return hashlib.sha256(json.dumps(_settings_dict(s), sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _settings_of(uow: UnitOfWork, entity_id: int) -> BankSettings:
@@ -171,6 +180,12 @@ def set_bank_settings(uow: UnitOfWork, cmd: SetBankSettings) -> BankSettings:
     with uow:
         entity = entity_by_code(uow, cmd.entity)
         before = _settings_of(uow, entity.id)
+        if cmd.if_match and cmd.if_match != settings_revision(before):
+            raise PreconditionFailed(
+                "the bank settings were changed by someone else since you read them; read them "
+                "again and repeat your change",
+                record="bank settings",
+            )
         threshold = before.auto_threshold if cmd.auto_threshold is None else cmd.auto_threshold
         if not 50 <= threshold <= 101:
             raise InvalidInput(

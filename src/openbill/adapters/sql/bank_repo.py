@@ -85,6 +85,36 @@ class BankRepo(_Repo):
         )
         return self.conn.execute(stmt).all()
 
+    def statements_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Statements in the order they were imported, after `after_id` (keyset pagination),
+        with their account's name. Filters: account_id; date_from and date_to keep the
+        statements whose period (or closing date) reaches into that range."""
+        s, a = b.bank_statements.c, b.bank_accounts.c
+        stmt = (
+            select(b.bank_statements, a.name.label("account_name"))
+            .join(b.bank_accounts, a.id == s.bank_account_id)
+            .where(s.entity_id == entity_id, s.id > after_id)
+        )
+        if filters.get("account_id"):
+            stmt = stmt.where(s.bank_account_id == filters["account_id"])
+        ends = func.coalesce(s.period_to, s.closing_on, s.period_from)
+        begins = func.coalesce(s.period_from, s.opening_on, s.period_to, s.closing_on)
+        if filters.get("date_from"):
+            stmt = stmt.where(ends >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(begins <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(s.id).limit(limit)).all()
+
+    def statement(self, statement_id: int) -> Row[Any] | None:
+        s, a = b.bank_statements.c, b.bank_accounts.c
+        return self._one(
+            select(b.bank_statements, a.name.label("account_name"))
+            .join(b.bank_accounts, a.id == s.bank_account_id)
+            .where(s.id == statement_id)
+        )
+
     # -- lines ------------------------------------------------------------------------------
 
     def known_identities(self, account_id: int, identities: Sequence[str]) -> set[str]:
@@ -214,6 +244,27 @@ class BankRepo(_Repo):
             stmt = stmt.where(ln.booking_date <= end)
         return self.conn.execute(stmt.order_by(ln.booking_date, ln.id).limit(limit)).all()
 
+    def lines_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Lines in the order they were imported, after `after_id` (keyset pagination), with
+        their state. Filters: account_id, statement_id, status, date_from and date_to
+        (booking date, inclusive)."""
+        ln, st = b.bank_lines.c, b.bank_line_states.c
+        stmt = self._lines().where(ln.entity_id == entity_id, ln.id > after_id)
+        for key, column in (
+            ("account_id", ln.bank_account_id),
+            ("statement_id", ln.statement_id),
+            ("status", st.status),
+        ):
+            if filters.get(key):
+                stmt = stmt.where(column == filters[key])
+        if filters.get("date_from"):
+            stmt = stmt.where(ln.booking_date >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(ln.booking_date <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(ln.id).limit(limit)).all()
+
     def status_counts(self, account_id: int) -> dict[str, int]:
         ln, st = b.bank_lines.c, b.bank_line_states.c
         stmt = (
@@ -235,6 +286,16 @@ class BankRepo(_Repo):
         return self.conn.execute(
             select(b.bank_proposals).where(p.line_id == line_id).order_by(p.rank)
         ).all()
+
+    def proposals_of(self, line_ids: Sequence[int]) -> Sequence[Row[Any]]:
+        """The stored candidates of many lines, by line and rank."""
+        p = b.bank_proposals.c
+        found: list[Row[Any]] = []
+        for part in _chunks(list(line_ids)):
+            found += self.conn.execute(
+                select(b.bank_proposals).where(p.line_id.in_(part)).order_by(p.line_id, p.rank)
+            ).all()
+        return found
 
     # -- decisions --------------------------------------------------------------------------
 

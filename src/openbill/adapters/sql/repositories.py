@@ -692,6 +692,44 @@ class LedgerRepo(_Repo):
             (source_table, source_id),
         )
 
+    def entries_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Journal entries in the order they were posted, after `after_id` (keyset
+        pagination). Filters: account (entries with a line on it), kind, date_from and date_to
+        (entry date, inclusive)."""
+        e, j = t.journal_entries.c, t.journal_lines.c
+        stmt = select(t.journal_entries).where(e.entity_id == entity_id, e.id > after_id)
+        if filters.get("account"):
+            on_account = select(j.entry_id).where(
+                j.entry_id == e.id, j.account == filters["account"]
+            )
+            stmt = stmt.where(on_account.exists())
+        if filters.get("kind"):
+            stmt = stmt.where(e.kind == filters["kind"])
+        if filters.get("date_from"):
+            stmt = stmt.where(e.entry_date >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(e.entry_date <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(e.id).limit(limit)).all()
+
+    def lines_of_entries(self, entry_ids: Sequence[int]) -> Sequence[Row[Any]]:
+        """The lines of these entries in posting order, with the customer's code and the
+        document's number where a line names them."""
+        j, c, d = t.journal_lines.c, t.customers.c, t.documents.c
+        stmt = (
+            select(
+                t.journal_lines,
+                c.code.label("customer_code"),
+                d.number.label("document_number"),
+            )
+            .outerjoin(t.customers, c.id == j.customer_id)
+            .outerjoin(t.documents, d.id == j.document_id)
+            .where(j.entry_id.in_(list(entry_ids)))
+            .order_by(j.entry_id, j.line_no)
+        )
+        return self.conn.execute(stmt).all() if entry_ids else []
+
 
 def _pos(col: Any) -> Any:
     from sqlalchemy import case
@@ -725,6 +763,26 @@ class AuditRepo(_Repo):
         a = t.audit_events.c
         stmt = select(t.audit_events).where(a.record_type == record_type, a.record_id == record_id)
         return self.conn.execute(stmt.order_by(a.chain_seq)).all()
+
+    def page(
+        self, entity_id: int | None, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Audit events of one legal entity (None: the events of no entity, such as sign-ins)
+        in the order they were written, after `after_id` (keyset pagination). Filters:
+        record_type, record_id, actor, action (exact), since and before (occurred_at, a
+        half-open range of datetimes)."""
+        self.raw.flush_deferred()
+        a = t.audit_events.c
+        owner = a.entity_id.is_(None) if entity_id is None else a.entity_id == entity_id
+        stmt = select(t.audit_events).where(owner, a.id > after_id)
+        for key in ("record_type", "record_id", "actor", "action"):
+            if filters.get(key):
+                stmt = stmt.where(a[key] == filters[key])
+        if filters.get("since") is not None:
+            stmt = stmt.where(a.occurred_at >= filters["since"])
+        if filters.get("before") is not None:
+            stmt = stmt.where(a.occurred_at < filters["before"])
+        return self.conn.execute(stmt.order_by(a.id).limit(limit)).all()
 
 
 class ChainRepo(_Repo):

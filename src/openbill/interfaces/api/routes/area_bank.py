@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from openbill.interfaces.api.routes import audit, bank, reports
+
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = ()
+ROUTERS: tuple[APIRouter, ...] = (bank.upload_router, bank.router, reports.router, audit.router)
