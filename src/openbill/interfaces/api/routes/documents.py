@@ -172,7 +172,8 @@ def _jsonable(value: Any) -> Any:
         "The body is the file itself (application/xml or application/pdf), at most "
         f"{EINVOICE_BODY_BYTES_MAX:,} bytes. Its declared totals are checked against its "
         "lines (BR-CO-10 to BR-CO-16); the answer is the EN 16931 content: parties, lines, "
-        "VAT breakdown and totals, amounts as decimal strings."
+        "VAT breakdown and totals, amounts as decimal strings; `kind` says invoice or "
+        "credit_note."
     ),
     responses={413: {"description": "the body is larger than the bound"}},
     openapi_extra={
@@ -194,4 +195,8 @@ def read_einvoice(
         return too_large(request, EINVOICE_BODY_BYTES_MAX, "an e-invoice to read")
     from openbill.adapters.documents.einvoice_io import read_any
 
-    return _jsonable(asdict(einvoicing.read_einvoice(data, read_any)))
+    found = einvoicing.read_einvoice(data, read_any)
+    return {
+        "kind": "credit_note" if found.is_credit_note else "invoice",
+        **_jsonable(asdict(found)),
+    }
