@@ -130,6 +130,10 @@ def test_charge_codes_and_prices_priced_into_a_draft(desk):
     )
     assert later.status_code == 201
     assert row_counts(desk.book)["prices"] == before["prices"] + 2
+    # Ids that name nothing are not found, 0 included (never "the first one").
+    assert client.get(f"{BASE}/prices/0").status_code == 404
+    assert client.get(f"{BASE}/discrepancies/0").status_code == 404
+    assert client.get(f"{BASE}/outbox/0").status_code == 404
     listed = client.get(f"{BASE}/prices", params={"charge_code": "HOUR"}).json()["data"]
     assert [(p["effective_from"], p["params"]["unit_price"]) for p in listed] == [
         ("2025-01-01", "85.00"),
@@ -152,6 +156,9 @@ def test_charge_codes_and_prices_priced_into_a_draft(desk):
         "321.30",
     )
     assert draft.json()["lines"][0]["unit_price"] == "90.00"
+    client.post(f"{BASE}/drafts/{draft.json()['id']}/verify")  # C1: no address, no e-mail
+    assert len(client.get(f"{BASE}/discrepancies").json()["data"]) == 2
+    assert client.get(f"{BASE}/discrepancies", params={"draft": 0}).json()["data"] == []
     assert [e.actor for e in _audit(desk, "price.created")][-2:] == ["specialist", "specialist"]
     # A clerk may read the catalog but not change it.
     clerk = desk.client("clerk")

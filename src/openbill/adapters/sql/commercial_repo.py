@@ -298,9 +298,11 @@ class CommercialRepo:
             .join(t.charge_codes, cc.id == p.charge_code_id)
             .where(cc.entity_id == entity_id, p.id > after_id)
         )
-        for key, column in (("charge_code", cc.code), ("currency", p.currency), ("id", p.id)):
+        for key, column in (("charge_code", cc.code), ("currency", p.currency)):
             if filters.get(key):
                 stmt = stmt.where(column == filters[key])
+        if filters.get("id") is not None:
+            stmt = stmt.where(p.id == filters["id"])
         return self._all(stmt.order_by(p.id).limit(limit))
 
     def contracts_page(

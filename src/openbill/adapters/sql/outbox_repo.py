@@ -148,7 +148,7 @@ class OutboxRepo(_Repo):
         if filters.get("statuses"):
             stmt = stmt.where(m.status.in_(tuple(filters["statuses"])))
         for key, column in (("document_id", m.document_id), ("id", m.id)):
-            if filters.get(key):
+            if filters.get(key) is not None:
                 stmt = stmt.where(column == filters[key])
         return self.conn.execute(stmt.order_by(m.id).limit(limit)).all()
 

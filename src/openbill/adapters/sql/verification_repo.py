@@ -118,12 +118,10 @@ class VerificationRepo(_Repo):
             .join(t.customers, c.id == doc.customer_id)
             .where(d.entity_id == entity_id, d.id > after_id)
         )
-        for key, column in (
-            ("status", d.status),
-            ("customer_id", doc.customer_id),
-            ("document_id", d.document_id),
-            ("id", d.id),
-        ):
+        for key, column in (("status", d.status), ("customer_id", doc.customer_id)):
             if filters.get(key):
+                stmt = stmt.where(column == filters[key])
+        for key, column in (("document_id", d.document_id), ("id", d.id)):
+            if filters.get(key) is not None:
                 stmt = stmt.where(column == filters[key])
         return self.conn.execute(stmt.order_by(d.id).limit(limit)).all()
