@@ -80,6 +80,11 @@ def test_credit_notes_for_lines_and_voids(desk):
     assert refused({"reason": "x"}, f"{BASE}/invoices/{note['number']}/void")[0] == 409
     assert refused({"reason": "x"}, f"{BASE}/invoices/INV-1999-000001/void")[0] == 404
 
+    long = client.post(
+        f"{BASE}/invoices",
+        json={"customer": "C1", "lines": [{"charge_code": "BOOK"}], "buyer_reference": "R" * 101},
+    )
+    assert long.status_code == 422 and long.json()["field"] == "buyer_reference"
     # 4 x 12.50 = 50.00 less a 5.00 allowance: taxable 45.00, tax 8.55, total 53.55.
     allowance = {"kind": "allowance", "amount": "5.00", "reason": "loyalty"}
     a = _invoice(client, ("WIDGET", "4"), adjustments=[allowance])

@@ -614,6 +614,7 @@ class InvoiceShown(InvoiceDetail):
 class InvoiceCreate(InvoiceIn):
     """An invoice to issue at once, with document-level allowances and charges if any."""
 
+    buyer_reference: Text100 = ""  # the column's bound (the base model allows 500)
     adjustments: Annotated[list[AdjustmentIn], Field(max_length=100)] = []
 
 
