@@ -626,6 +626,10 @@ class PrepareBilling:
     entity: str
     through: date
     document_date: date | None = None  # of the drafts and credit notes; default: today
+    # False: a delivery whose correction needs a credit note (it takes back from an issued
+    # invoice) is held instead, for someone who may issue credit notes (the API passes
+    # whether its caller may).
+    issue_credit_notes: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -674,11 +678,31 @@ def prepare_billing(uow: UnitOfWork, cmd: PrepareBilling) -> Prepared:
         entity = entity_by_code(uow, cmd.entity)
         on = cmd.document_date or uow.clock.today()
         dues, held, looked_at = _plan(uow, entity, cmd.through)
+    if not cmd.issue_credit_notes:
+        dues = _hold_credit_notes(dues, held)
     documents: list[PreparedDocument] = []
     documents.extend(_take_back(uow, entity, dues, on))
     documents.extend(_bill(uow, entity, dues, on))
     _verify_drafts(uow, cmd.entity, documents)
     return Prepared(tuple(documents), tuple(held), looked_at)
+
+
+def _hold_credit_notes(dues: list[_Due], held: list[Held]) -> list[_Due]:
+    """The dues that need no credit note; the others are added to `held`, whole."""
+    kept = []
+    for due in dues:
+        if any(billed.issued for billed, _ in due.correction.take_back):
+            held.append(
+                Held(
+                    due.row.ref,
+                    "quantity",
+                    "the correction takes back from an issued invoice: the credit note needs "
+                    "someone who may issue invoices",
+                )
+            )
+        else:
+            kept.append(due)
+    return kept
 
 
 def _verify_drafts(uow: UnitOfWork, entity_code: str, documents: list[PreparedDocument]) -> None:

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from openbill.domain.money import format_minor
-from openbill.domain.rejections import InvalidInput, InvalidState, NotFound
+from openbill.domain.rejections import InvalidInput, InvalidState, NotFound, PreconditionFailed
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import (
     MAX_LIST_ROWS,
@@ -33,6 +33,7 @@ from openbill.usecases._support import (
     customer_by_code,
     document_by_number,
     entity_by_code,
+    revision,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "list_outbox",
     "mail_preferences",
     "message_id_for",
+    "preferences_revision",
     "queue_document",
     "retry",
     "set_mail_preferences",
@@ -208,6 +210,13 @@ class SetMailPreferences:
     customer: str
     email_to: str | None = None  # None: unchanged; "": the customer's own address
     attach_xml: str | None = None  # None: unchanged; none | ubl | cii
+    if_match: str = ""  # the revision the change was based on (preferences_revision); empty: any
+
+
+def preferences_revision(row: Any | None) -> str:
+    """The revision of a customer's stored mail preferences (the API's ETag); "defaults" while
+    none were saved."""
+    return revision(row) if row is not None else "defaults"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +233,12 @@ def set_mail_preferences(uow: MailUnitOfWork, cmd: SetMailPreferences) -> MailPr
         entity = entity_by_code(uow, cmd.entity)
         customer = customer_by_code(uow, entity.id, cmd.customer)
         row = uow.outbox.preferences(customer.id)
+        if cmd.if_match and preferences_revision(row) != cmd.if_match:
+            raise PreconditionFailed(
+                "the mail preferences were changed by someone else since you read them; "
+                "read them again and repeat your change",
+                record=record,
+            )
         before = {"email_to": row.email_to, "attach_xml": row.attach_xml} if row else None
         email_to = (row.email_to if row else "") if cmd.email_to is None else cmd.email_to
         attach = (row.attach_xml if row else "none") if cmd.attach_xml is None else cmd.attach_xml

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from openbill.domain.money import Rounding, format_minor, round_to_minor, to_decimal
-from openbill.domain.rejections import InvalidInput, InvalidState, NotFound
+from openbill.domain.rejections import InvalidInput, InvalidState, NotFound, PreconditionFailed
 from openbill.domain.verification import (
     CustomerFacts,
     DraftFacts,
@@ -28,7 +28,7 @@ from openbill.domain.verification import (
 )
 from openbill.domain.verification import verify_draft as run_rules
 from openbill.ports import UnitOfWork
-from openbill.usecases._support import MAX_LIST_ROWS, audit, entity_by_code
+from openbill.usecases._support import MAX_LIST_ROWS, audit, entity_by_code, revision
 from openbill.usecases.commercial_facts import add_commercial_facts
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "resolve_discrepancy",
     "approve_draft",
     "set_settings",
+    "settings_revision",
     "check_before_issue",
     "acknowledge_warnings",
     "refresh_findings",
@@ -97,6 +98,13 @@ class SetVerificationSettings:
     approval_threshold: str = ""  # an amount in the entity's base currency; empty: no approvals
     duplicate_window_days: int = 30
     price_tolerance: str = "0"
+    if_match: str = ""  # the revision the change was based on (settings_revision); empty: any
+
+
+def settings_revision(row: Any | None) -> str:
+    """The revision of an entity's stored verification settings (the API's ETag); "defaults"
+    while none were saved."""
+    return revision(row) if row is not None else "defaults"
 
 
 def _settings(uow: UnitOfWork, entity: Any) -> Settings:
@@ -397,6 +405,12 @@ def set_settings(uow: UnitOfWork, cmd: SetVerificationSettings) -> dict[str, Any
             amount = to_decimal(cmd.approval_threshold, field="approval_threshold")
             threshold = round_to_minor(amount, entity.base_currency, Rounding(entity.rounding))
         before = uow.verification.settings(entity.id)
+        if cmd.if_match and settings_revision(before) != cmd.if_match:
+            raise PreconditionFailed(
+                "the verification settings were changed by someone else since you read them; "
+                "read them again and repeat your change",
+                record=record,
+            )
         values = {
             "approval_threshold_minor": threshold,
             "duplicate_window_days": cmd.duplicate_window_days,

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from openbill.adapters.sql import tables as t
@@ -273,3 +273,129 @@ class CommercialRepo:
             .where(d.contract_id == contract_id)
         )
         return int(self.conn.execute(stmt).scalar_one())
+
+    # pages of the API: keyset pagination in the order records were made ------------------
+    # Each reads the records after `after_id`, oldest first, at most `limit`; an empty filter
+    # value means "any".
+
+    def tax_rules_page(self, entity_id: int, after_id: int, limit: int) -> Sequence[Row[Any]]:
+        r = t.tax_rules.c
+        stmt = select(t.tax_rules).where(r.entity_id == entity_id, r.id > after_id)
+        return self._all(stmt.order_by(r.id).limit(limit))
+
+    def charge_codes_page(self, entity_id: int, after_id: int, limit: int) -> Sequence[Row[Any]]:
+        c = t.charge_codes.c
+        stmt = select(t.charge_codes).where(c.entity_id == entity_id, c.id > after_id)
+        return self._all(stmt.order_by(c.id).limit(limit))
+
+    def prices_page(
+        self, entity_id: int, filters: Values, after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Prices with their charge code. Filters: charge_code, currency, id."""
+        p, cc = t.prices.c, t.charge_codes.c
+        stmt = (
+            select(t.prices, cc.code.label("charge_code"))
+            .join(t.charge_codes, cc.id == p.charge_code_id)
+            .where(cc.entity_id == entity_id, p.id > after_id)
+        )
+        for key, column in (("charge_code", cc.code), ("currency", p.currency)):
+            if filters.get(key):
+                stmt = stmt.where(column == filters[key])
+        if filters.get("id") is not None:
+            stmt = stmt.where(p.id == filters["id"])
+        return self._all(stmt.order_by(p.id).limit(limit))
+
+    def contracts_page(
+        self, entity_id: int, filters: Values, after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Contracts with their customer's code. Filters: customer_id, number, active_on (in
+        force on that date)."""
+        c, cu = tc.contracts.c, t.customers.c
+        stmt = (
+            select(tc.contracts, cu.code.label("customer_code"))
+            .join(t.customers, cu.id == c.customer_id)
+            .where(c.entity_id == entity_id, c.id > after_id)
+        )
+        for key, column in (("customer_id", c.customer_id), ("number", c.number)):
+            if filters.get(key):
+                stmt = stmt.where(column == filters[key])
+        on = filters.get("active_on")
+        if on:
+            stmt = stmt.where(c.valid_from <= on, or_(c.valid_to.is_(None), c.valid_to >= on))
+        return self._all(stmt.order_by(c.id).limit(limit))
+
+    def purchase_orders_page(
+        self, entity_id: int, filters: Values, after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Purchase orders with their customer's code and contract number. Filters:
+        customer_id, number."""
+        p, cu, k = tc.purchase_orders.c, t.customers.c, tc.contracts.c
+        stmt = (
+            select(
+                tc.purchase_orders,
+                cu.code.label("customer_code"),
+                k.number.label("contract_number"),
+            )
+            .join(t.customers, cu.id == p.customer_id)
+            .outerjoin(tc.contracts, k.id == p.contract_id)
+            .where(p.entity_id == entity_id, p.id > after_id)
+        )
+        for key, column in (("customer_id", p.customer_id), ("number", p.number)):
+            if filters.get(key):
+                stmt = stmt.where(column == filters[key])
+        return self._all(stmt.order_by(p.id).limit(limit))
+
+    def po_lines_of(self, po_ids: Sequence[int]) -> Sequence[Row[Any]]:
+        """The lines of purchase orders with their charge codes, by order and line number."""
+        if not po_ids:
+            return []
+        ln, cc = tc.po_lines.c, t.charge_codes.c
+        stmt = (
+            select(tc.po_lines, cc.code.label("charge_code"))
+            .join(t.charge_codes, cc.id == ln.charge_code_id)
+            .where(ln.po_id.in_(sorted(set(po_ids))))
+            .order_by(ln.po_id, ln.line_no)
+        )
+        return self._all(stmt)
+
+    def deliveries_page(
+        self, entity_id: int, filters: Values, after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Deliveries with the codes they refer to. Filters: customer_id, ref, date_from and
+        date_to (delivery date, inclusive), confirmed (True or False), to_bill (what a
+        billing run would look at: not billed at its current revision, and confirmed or
+        billed before)."""
+        d, cu, cc, k = tc.deliveries.c, t.customers.c, t.charge_codes.c, tc.contracts.c
+        ln, p = tc.po_lines.c, tc.purchase_orders.c
+        stmt = (
+            select(
+                tc.deliveries,
+                cu.code.label("customer_code"),
+                cu.currency.label("customer_currency"),
+                cc.code.label("charge_code"),
+                k.number.label("contract_number"),
+                p.number.label("po_number"),
+                ln.line_no.label("po_line_no"),
+            )
+            .join(t.customers, cu.id == d.customer_id)
+            .join(t.charge_codes, cc.id == d.charge_code_id)
+            .outerjoin(tc.contracts, k.id == d.contract_id)
+            .outerjoin(tc.po_lines, ln.id == d.po_line_id)
+            .outerjoin(tc.purchase_orders, p.id == ln.po_id)
+            .where(d.entity_id == entity_id, d.id > after_id)
+        )
+        for key, column in (("customer_id", d.customer_id), ("ref", d.ref)):
+            if filters.get(key):
+                stmt = stmt.where(column == filters[key])
+        if filters.get("date_from"):
+            stmt = stmt.where(d.delivered_on >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(d.delivered_on <= filters["date_to"])
+        if filters.get("confirmed") is not None:
+            stmt = stmt.where(d.confirmed.is_(bool(filters["confirmed"])))
+        if filters.get("to_bill"):
+            b = tc.delivery_billings.c
+            billed_now = exists().where(b.delivery_id == d.id, b.revision == d.revision)
+            billed_ever = exists().where(b.delivery_id == d.id)
+            stmt = stmt.where(~billed_now, d.confirmed.is_(True) | billed_ever)
+        return self._all(stmt.order_by(d.id).limit(limit))

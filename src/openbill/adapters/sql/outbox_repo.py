@@ -128,6 +128,30 @@ class OutboxRepo(_Repo):
         )
         return self.conn.execute(stmt).all()
 
+    def page(
+        self, entity_id: int, filters: Values, after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Messages in the order they were queued, after `after_id` (keyset pagination), with
+        their document's number and customer. Filters: statuses (stored ones), document_id,
+        id."""
+        d, c = t.documents.c, t.customers.c
+        stmt = (
+            select(
+                o.outbox_messages,
+                d.number.label("document_number"),
+                c.code.label("customer_code"),
+            )
+            .join(t.documents, d.id == m.document_id)
+            .join(t.customers, c.id == d.customer_id)
+            .where(m.entity_id == entity_id, m.id > after_id)
+        )
+        if filters.get("statuses"):
+            stmt = stmt.where(m.status.in_(tuple(filters["statuses"])))
+        for key, column in (("document_id", m.document_id), ("id", m.id)):
+            if filters.get(key) is not None:
+                stmt = stmt.where(column == filters[key])
+        return self.conn.execute(stmt.order_by(m.id).limit(limit)).all()
+
     # Attempts.
 
     def add_attempt(self, values: Values) -> int:

@@ -100,3 +100,28 @@ class VerificationRepo(_Repo):
             a.action == "invoice.draft_created",
         )
         return self.conn.execute(stmt.limit(1)).scalar()
+
+    def queue_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """The discrepancy queue in the order findings were made, after `after_id` (keyset
+        pagination). Filters: status, customer_id, document_id, id."""
+        d, doc, c = v.discrepancies.c, t.documents.c, t.customers.c
+        stmt = (
+            select(
+                v.discrepancies,
+                doc.number.label("document_number"),
+                doc.status.label("document_status"),
+                c.code.label("customer_code"),
+            )
+            .join(t.documents, doc.id == d.document_id)
+            .join(t.customers, c.id == doc.customer_id)
+            .where(d.entity_id == entity_id, d.id > after_id)
+        )
+        for key, column in (("status", d.status), ("customer_id", doc.customer_id)):
+            if filters.get(key):
+                stmt = stmt.where(column == filters[key])
+        for key, column in (("document_id", d.document_id), ("id", d.id)):
+            if filters.get(key) is not None:
+                stmt = stmt.where(column == filters[key])
+        return self.conn.execute(stmt.order_by(d.id).limit(limit)).all()

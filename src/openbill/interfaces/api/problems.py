@@ -101,6 +101,8 @@ def _rejection(request: Request, exc: Exception) -> JSONResponse:
         exc.reason,
         record=exc.record,
         field=exc.field,
+        # A refusal of many parts (a bulk import's bad rows) names each one.
+        errors=getattr(exc, "problem_errors", ()),
         headers=headers or None,
     )
 

@@ -5,6 +5,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from openbill.interfaces.api.routes import (
+    catalog,
+    contracts,
+    deliveries,
+    documents,
+    drafts,
+    orders,
+    outbox,
+)
+
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = ()
+ROUTERS: tuple[APIRouter, ...] = (
+    catalog.entities_router,
+    catalog.router,
+    contracts.router,
+    orders.router,
+    deliveries.router,
+    drafts.router,
+    documents.router,
+    outbox.router,
+)

@@ -1,4 +1,7 @@
-"""/v1/entities/{entity}/invoices: list with filters, read one, issue one."""
+"""/v1/entities/{entity}/invoices: list with filters, read one whole, issue one at once, and
+credit notes: for some lines or quantities, or for all of it (void). Drafts are under
+/drafts (routes.drafts); an issued document's files and e-mail under routes.documents and
+routes.outbox."""
 
 from __future__ import annotations
 
@@ -11,18 +14,19 @@ from openbill.domain.access import INVOICES_ISSUE, READ
 from openbill.interfaces.api.http import model_tag, not_modified
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
-from openbill.interfaces.api.schemas import (
-    Invoice,
-    InvoiceDetail,
-    InvoiceIn,
-    InvoiceLine,
-    InvoicePage,
-    amount,
+from openbill.interfaces.api.routes.commercial_common import (
+    IdempotencyKey,
+    adjustment_specs,
+    invoice_shown,
+    line_specs,
+    work_key,
 )
+from openbill.interfaces.api.schemas import Invoice, InvoicePage, amount
+from openbill.interfaces.api.schemas_commercial import CreditIn, InvoiceCreate, InvoiceShown, VoidIn
 from openbill.interfaces.api.security import Caller, allowed
 from openbill.usecases import invoices as inv
 from openbill.usecases import pages
-from openbill.usecases import reports as rep
+from openbill.usecases import pages_commercial as pc
 
 router = APIRouter(
     prefix="/entities/{entity}/invoices", tags=["invoices"], route_class=IdempotentRoute
@@ -62,94 +66,116 @@ def list_invoices(
     date_from: date | None = None,
     date_to: date | None = None,
     number: Annotated[str, Query(max_length=40)] = "",
+    as_of: Annotated[date | None, Query(description="the status as of this date [today]")] = None,
 ) -> InvoicePage:
     wanted = pages.InvoiceFilter(customer, kind, status, date_from, date_to, number)
     page = pages.invoices_page(
-        caller.uow(read_only=True), caller.entity, decode(cursor), limit, wanted
+        caller.uow(read_only=True), caller.entity, decode(cursor), limit, wanted, as_of
     )
     return InvoicePage(data=[_invoice(r) for r in page.rows], next_cursor=encode(page.after_id))
 
 
-def _detail(view: rep.DocumentView) -> InvoiceDetail:
-    h = view.header
-    cur = h["currency"]
-    lines = [
-        InvoiceLine(
-            line_no=ln["line_no"],
-            charge_code=ln.get("charge_code"),
-            description=ln["description"],
-            quantity=str(ln["quantity"]),
-            unit_price=str(ln["unit_price"]),
-            net=amount(ln["net_minor"], cur) or "",
-            tax_category=ln["tax_category"],
-            tax_rate=str(ln["tax_rate"]),
-        )
-        for ln in view.lines
-    ]
-    settlements = [
-        {
-            "payment_id": s["payment_id"],
-            "credit_note_id": s["credit_note_id"],
-            "on": s["allocated_on"].isoformat() if s["allocated_on"] else None,
-            "amount": amount(s["amount_minor"], cur),
-            "reversed_on": s["reversed_on"].isoformat() if s["reversed_on"] else None,
-        }
-        for s in view.settlements
-    ]
-    return InvoiceDetail(
-        number=h["number"] or "",
-        id=h["id"],
-        kind=h["kind"],
-        status=h["derived_status"],
-        customer=h["customer_code"],
-        customer_name=h["customer_name"],
-        document_date=h["document_date"],
-        due_date=h["due_date"],
-        currency=cur,
-        net=amount(h["net_minor"], cur) or "",
-        tax=amount(h["tax_minor"], cur) or "",
-        total=amount(h["total_minor"], cur) or "",
-        open=amount(h["open_minor"], cur) or "",
-        payment_reference=h["payment_reference"],
-        buyer_reference=h["buyer_reference"],
-        lines=lines,
-        settlements=settlements,
-    )
+def _shown(caller: Caller, number: str) -> InvoiceShown:
+    return invoice_shown(pc.document_record(caller.uow(read_only=True), caller.entity, number))
 
 
-@router.get("/{number}", response_model=InvoiceDetail, summary="One invoice or credit note")
+def _created(response: Response, caller: Caller, number: str) -> InvoiceShown:
+    response.headers["Location"] = f"/v1/entities/{caller.entity}/invoices/{number}"
+    return _shown(caller, number)
+
+
+@router.get(
+    "/{number}",
+    response_model=InvoiceShown,
+    summary="One invoice or credit note whole: lines, tax subtotals, allowances and charges, "
+    "settlements, write-offs",
+)
 def get_invoice(
     number: str, request: Request, response: Response, caller: Annotated[Caller, allowed(READ)]
 ) -> Any:
-    view = rep.show_document(caller.uow(read_only=True), caller.entity, number)
-    detail = _detail(view)
+    shown = _shown(caller, number)
     # An issued document never changes; what is paid of it does: the tag covers both.
-    tag = model_tag(detail)
+    tag = model_tag(shown)
     if not_modified(request, tag):
         return Response(status_code=304, headers={"ETag": tag})
     response.headers["ETag"] = tag
-    return detail
+    return shown
 
 
 @router.post(
-    "", status_code=201, response_model=InvoiceDetail, summary="Issue an invoice (numbered now)"
+    "", status_code=201, response_model=InvoiceShown, summary="Issue an invoice (numbered now)"
 )
 def issue_invoice(
-    body: InvoiceIn, response: Response, caller: Annotated[Caller, allowed(INVOICES_ISSUE)]
-) -> InvoiceDetail:
+    body: InvoiceCreate,
+    response: Response,
+    caller: Annotated[Caller, allowed(INVOICES_ISSUE)],
+    idempotency_key: IdempotencyKey = None,
+) -> InvoiceShown:
     issued = inv.create_invoice(
         caller.uow(),
         inv.CreateInvoice(
             entity=caller.entity,
             customer=body.customer,
-            lines=tuple(
-                inv.LineSpec(ln.charge_code, ln.quantity, ln.description, ln.unit_price)
-                for ln in body.lines
-            ),
+            lines=line_specs(body.lines),
             issue_date=body.issue_date,
             currency=body.currency.upper(),
             buyer_reference=body.buyer_reference,
+            idempotency_key=work_key(caller, idempotency_key),
+            adjustments=adjustment_specs(body.adjustments),
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/invoices/{issued.number}"
-    return _detail(rep.show_document(caller.uow(read_only=True), caller.entity, issued.number))
+    return _created(response, caller, issued.number)
+
+
+@router.post(
+    "/{number}/credit-notes",
+    status_code=201,
+    response_model=InvoiceShown,
+    summary="Issue a credit note for an invoice, or for quantities of some of its lines",
+    description=(
+        "The credit note is applied to what is still open on the invoice; the rest stays as "
+        "credit for the customer. Without `lines` it credits the whole invoice (see also "
+        "`void`). An invoice is never credited for more than its total."
+    ),
+)
+def credit_invoice(
+    number: str,
+    body: CreditIn,
+    response: Response,
+    caller: Annotated[Caller, allowed(INVOICES_ISSUE)],
+    idempotency_key: IdempotencyKey = None,
+) -> InvoiceShown:
+    issued = inv.credit_invoice(
+        caller.uow(),
+        inv.CreditInvoice(
+            caller.entity,
+            number,
+            body.reason,
+            body.date,
+            tuple((ln.line_no, ln.quantity) for ln in body.lines),
+            work_key(caller, idempotency_key),
+        ),
+    )
+    return _created(response, caller, issued.number)
+
+
+@router.post(
+    "/{number}/void",
+    status_code=201,
+    response_model=InvoiceShown,
+    summary="Void an invoice by a credit note for all of it (answers the credit note)",
+)
+def void_invoice(
+    number: str,
+    body: VoidIn,
+    response: Response,
+    caller: Annotated[Caller, allowed(INVOICES_ISSUE)],
+    idempotency_key: IdempotencyKey = None,
+) -> InvoiceShown:
+    issued = inv.credit_invoice(
+        caller.uow(),
+        inv.CreditInvoice(
+            caller.entity, number, body.reason, body.date, (), work_key(caller, idempotency_key)
+        ),
+    )
+    return _created(response, caller, issued.number)
