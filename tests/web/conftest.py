@@ -14,26 +14,32 @@ out on paper. The clock stands at 2026-03-20 10:00 UTC when the tests look.
                      19.98 + 7 % 1.40 (1.3986 rounded) = 21.38, applied: 85.51 open
     INV-2026-000005  CJP 2026-03-11   3 WIDGET  3999 + 19 % 760 (759.81) = 4759 JPY, due 04-10
     a draft          C1  2026-03-18   1 GIFT (not issued)
+    C1's bank account (IBAN) is DE89370400440532013000
     bank account "Main EUR" with a statement of two lines, not matched yet:
                      +50.00 "INV-2026-000003" from Beta SARL, -12.34 "bank fees", both 03-19
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from html import unescape
+from typing import Any
 
 import pytest
 from api.conftest import OTHER, PASSWORD, ROLES, Desk, build_desk
+from conftest import PG_URL_ENV, fresh_pg_database
 from fastapi.testclient import TestClient
-from fixtures_book import ENTITY
+from fixtures_book import ENTITY, build_book
 
 from openbill.adapters.clock import FixedClock
 from openbill.bootstrap import Book
 from openbill.domain.bank import Entry, Statement
 from openbill.usecases import bank, disputes, invoices, payments
+from openbill.usecases import masterdata as m
 
 __all__ = ["ENTITY", "OTHER", "PASSWORD", "ROLES", "NOW", "text_of", "log_in", "csrf_of"]
 
@@ -55,6 +61,7 @@ def fill_quarter(book: Book, clock: FixedClock) -> None:
             uow(), invoices.CreateInvoice(ENTITY, customer, specs, on, buyer_reference=po)
         )
 
+    m.update_customer(uow(), m.UpdateCustomer(ENTITY, "C1", (("iban", IBAN),)))
     issue("C1", date(2026, 1, 5), (("WIDGET", "10"),))
     _at(clock, date(2026, 2, 1))
     payments.record_payment(
@@ -106,9 +113,32 @@ def fill_quarter(book: Book, clock: FixedClock) -> None:
     clock.set(NOW)
 
 
+@pytest.fixture(scope="module")
+def quarter(database_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    """The desk (users, keys, the app) on the book filled with the quarter above, made once
+    per test module: for tests that only read (logging in and refusals add sessions and audit
+    events, which no figure of a page depends on). A test that moves the clock or changes
+    records takes `fresh_quarter`."""
+    clock = FixedClock(datetime(2026, 1, 1, 9, 0, tzinfo=UTC))
+    where: Any
+    if database_backend == "sqlite":
+        where = nullcontext(f"sqlite:///{tmp_path_factory.mktemp('desk')}/book.db")
+    else:
+        where = fresh_pg_database(os.environ[PG_URL_ENV])
+    with where as url:
+        book = build_book(url, clock)
+        built = build_desk(book)
+        fill_quarter(book, clock)
+        try:
+            yield built
+        finally:
+            built.close()
+            book.close()
+
+
 @pytest.fixture
-def quarter(book: Book, clock: FixedClock) -> Iterator[Desk]:
-    """The desk (users, keys, the app) on the book filled with the quarter above."""
+def fresh_quarter(book: Book, clock: FixedClock) -> Iterator[Desk]:
+    """The same desk for one test alone (it may move the clock or change records)."""
     built = build_desk(book)
     fill_quarter(book, clock)
     try:
