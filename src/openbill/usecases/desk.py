@@ -12,12 +12,11 @@ here; the pages format them.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from openbill.domain.currencies import exponent_of
@@ -31,6 +30,7 @@ from openbill.domain.metrics import (
     dso_countback,
     month_slices,
 )
+from openbill.domain.payment_import import parse_amount
 from openbill.domain.rejections import InvalidInput
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import audit, customer_by_code, entity_by_code
@@ -70,7 +70,7 @@ __all__ = [
     "invoice_audit",
     "search",
     "unmatched_bank_lines",
-    "parse_amount",
+    "amount_readings",
     "mask_account",
     "record_forged_request",
 ]
@@ -187,7 +187,7 @@ class AuditEvent:
 @dataclass(frozen=True, slots=True)
 class SearchResults:
     query: str
-    amount: Decimal | None  # the amount the query was read as, if it is one
+    amounts: tuple[Decimal, ...]  # the amounts the query can mean; () when it is none
     documents: tuple[dict[str, Any], ...]  # by number
     customers: tuple[dict[str, Any], ...]
     purchase_orders: tuple[dict[str, Any], ...]
@@ -582,43 +582,37 @@ def invoice_audit(uow: UnitOfWork, entity_code: str, number: str) -> tuple[Audit
 # ---------------------------------------------------------------------------------------------
 # search
 
-_AMOUNT = re.compile(r"^[+-]?(\d+([.,]\d+)?)$")
-_GROUPED = re.compile(r"^[+-]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?$")
+# The ways people write amounts: (decimal mark, thousands separator).
+_NOTATIONS = ((".", ""), (",", ""), (".", ","), (",", "."), (".", " "), (",", " "), (".", "'"))
 
 
-def parse_amount(text: str) -> Decimal | None:
-    """The amount a search text means, or None when it is not one.
+def amount_readings(text: str) -> tuple[Decimal, ...]:
+    """The amounts a search text can mean, smallest first; () when it is none.
 
-    Plain ("1190", "1190.00", "1190,00") or grouped in thousands ("1,190.00", "1.190,00",
-    "1 190,00", "1'190.00"): the last separator followed by other than three digits is the
-    decimal point; a currency code around it is ignored ("EUR 1190.00").
+    Read with `domain.payment_import.parse_amount` in each common notation: plain
+    ("1190.00", "1190,00") or grouped in thousands ("1,190.00", "1.190,00", "1 190,00",
+    "1'190.00"); a currency code beside it is ignored ("EUR 1190.00"). A text that two
+    notations read differently means both: "4,759" is 4759 grouped, or 4.759 (a KWD amount).
 
-    >>> parse_amount("1,190.00"), parse_amount("1.190,00"), parse_amount("29,75")
-    (Decimal('1190.00'), Decimal('1190.00'), Decimal('29.75'))
-    >>> parse_amount("INV-2026-000001") is None
-    True
+    >>> amount_readings("1,190.00"), amount_readings("29,75")
+    ((Decimal('1190.00'),), (Decimal('29.75'),))
+    >>> amount_readings("4,759")
+    (Decimal('4.759'), Decimal('4759'))
+    >>> amount_readings("INV-2026-000001")
+    ()
     """
     words = [w for w in text.strip().split() if not (len(w) == 3 and w.isalpha())]
-    compact = " ".join(words).strip()
+    compact = " ".join(words)
     if not compact or len(compact) > 40:
-        return None
-    if _AMOUNT.match(compact):
-        return Decimal(compact.replace(",", "."))
-    if _GROUPED.match(compact):
-        # The decimal part, if any, is what follows the last separator when it is not a group
-        # of three digits, or when the separator differs from the grouping one.
-        seps = [ch for ch in compact if ch in ",.' "]
-        head, tail = compact, ""
-        last = seps[-1]
-        cut = compact.rfind(last)
-        if len(compact) - cut - 1 != 3 or (len(set(seps)) > 1 and seps.count(last) == 1):
-            head, tail = compact[:cut], compact[cut + 1 :]
-        digits = re.sub(r"[,.' ]", "", head)
+        return ()
+    found: dict[Decimal, Decimal] = {}
+    for mark, thousands in _NOTATIONS:
         try:
-            return Decimal(f"{digits}.{tail}" if tail else digits)
-        except InvalidOperation:  # pragma: no cover - the patterns admit digits only
-            return None
-    return None
+            value = parse_amount(compact, mark, thousands)
+        except InvalidInput:
+            continue
+        found.setdefault(value.normalize(), value)
+    return tuple(sorted(found.values()))
 
 
 def _minor_pairs(amount: Decimal, currencies: Iterable[str]) -> list[tuple[str, int]]:
@@ -641,10 +635,10 @@ def search(uow: UnitOfWork, entity_code: str, text: str) -> SearchResults:
         raise InvalidInput(
             f"search for at most {MAX_SEARCH_CHARS} characters", record="search", field="q"
         )
-    amount = parse_amount(query)
+    amounts = amount_readings(query)
     none: tuple[dict[str, Any], ...] = ()
     if not query:
-        return SearchResults(query, None, none, none, none, none, none, none)
+        return SearchResults(query, (), none, none, none, none, none, none)
     limit = MAX_SEARCH_RESULTS
     with uow:
         entity = entity_by_code(uow, entity_code)
@@ -655,8 +649,9 @@ def search(uow: UnitOfWork, entity_code: str, text: str) -> SearchResults:
         by_po = uow.desk.documents_by_po(entity.id, query, limit)
         by_amount: Any = []
         payments: Any = []
-        if amount is not None:
-            pairs = _minor_pairs(amount, uow.desk.currencies(entity.id))
+        if amounts:
+            currencies = uow.desk.currencies(entity.id)
+            pairs = sorted({p for a in amounts for p in _minor_pairs(a, currencies)})
             by_amount = uow.desk.documents_by_amount(entity.id, pairs, limit)
             payments = uow.desk.payments_by_amount(entity.id, pairs, limit)
         documents = _documents(uow, entity.id, by_number, today)
@@ -664,7 +659,7 @@ def search(uow: UnitOfWork, entity_code: str, text: str) -> SearchResults:
         amount_documents = _documents(uow, entity.id, by_amount, today)
     return SearchResults(
         query=query,
-        amount=amount,
+        amounts=amounts,
         documents=documents,
         customers=tuple(dict(c._mapping) for c in customers),
         purchase_orders=tuple(dict(p._mapping) for p in orders),
