@@ -138,7 +138,7 @@ def test_invoice_page(quarter):
     assert "Customer C3 Gamma KG" in words and "Due 2026-04-15" in words  # eom+15
     # 10 BOOK at 9.99: net 99.90, 7 % tax 6.993 -> 6.99, total 106.89; 21.38 credited.
     assert "Net 99.90 EUR Tax 6.99 EUR Total 106.89 EUR Open 85.51 EUR" in words
-    assert "1 Book 10 C62 9.9900000000 S 7 % 99.90 EUR" in words
+    assert "1 Book 10 C62 9.99 S 7 % 99.90 EUR" in words
     assert "S 7 % 99.90 EUR 6.99 EUR" in words
     assert "2026-03-12 credit note CN-2026-000001 21.38 EUR" in words
     assert "2026-03-10 issued INV-2026-000004, 106.89 EUR" in words

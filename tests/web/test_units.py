@@ -34,9 +34,25 @@ def test_a_written_amount_is_exactly_the_minor_units(minor, currency):
     assert Decimal(written.replace(",", "")) == minor_to_decimal(minor, currency)
 
 
-@given(MINOR, CURRENCIES)
+# Amounts a search reads: up to the payment import's bound (domain.payment_import, 15 digits).
+PLAUSIBLE = st.integers(min_value=-(10**12), max_value=10**12)
+
+
+@given(PLAUSIBLE, CURRENCIES)
 def test_what_a_page_writes_can_be_searched_for(minor, currency):
     assert minor_to_decimal(minor, currency) in amount_readings(fmt.amount(minor, currency))
+
+
+def test_numbers_and_prices_without_stored_places():
+    # What PostgreSQL gives back for NUMERIC(38,10), written by hand.
+    assert fmt.number(Decimal("10.0000000000")) == "10"
+    assert fmt.number(Decimal("7.0000000000")) == "7"
+    assert fmt.number(Decimal("2.5000000000")) == "2.5"
+    assert fmt.price(Decimal("9.9900000000"), "EUR") == "9.99"
+    assert fmt.price(Decimal("12.5"), "EUR") == "12.50"
+    assert fmt.price(Decimal("0.6250000000"), "EUR") == "0.625"
+    assert fmt.price(Decimal("1333.0000000000"), "JPY") == "1333"
+    assert fmt.price(Decimal("1000"), "EUR") == "1000.00"
 
 
 def test_amounts_typed_in_a_search_box():

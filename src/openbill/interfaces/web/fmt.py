@@ -12,10 +12,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from openbill.domain.currencies import exponent_of
 from openbill.domain.metrics import NotEnoughData
 from openbill.domain.money import format_minor
 
-__all__ = ["amount", "money", "day", "stamp", "metric", "segment", "label"]
+__all__ = ["amount", "money", "number", "price", "day", "stamp", "metric", "segment", "label"]
 
 
 def amount(minor: Any, currency: str) -> str:
@@ -33,6 +34,26 @@ def money(minor: Any, currency: str) -> str:
     if minor is None or minor == "":
         return ""
     return f"{amount(minor, currency)} {currency}"
+
+
+def number(value: Any) -> str:
+    """An exact quantity or rate without trailing zeros: '10', '7', '2.5' (the databases
+    give them back with their stored places, PostgreSQL '10.0000000000')."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(str(value)).normalize():f}"
+
+
+def price(value: Any, currency: str) -> str:
+    """A unit price with at least the currency's places: '9.99', '12.50', '0.6250', '1333'."""
+    if value is None or value == "":
+        return ""
+    exact = Decimal(str(value)).normalize()
+    places = exponent_of(currency)
+    exponent = exact.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent < places:
+        exact = exact.quantize(Decimal(1).scaleb(-places))
+    return f"{exact:f}"
 
 
 def day(value: Any) -> str:

@@ -29,6 +29,8 @@ def _environment() -> Environment:
     env.filters.update(
         amount=fmt.amount,
         money=fmt.money,
+        number=fmt.number,
+        price=fmt.price,
         day=fmt.day,
         stamp=fmt.stamp,
         metric=fmt.metric,
