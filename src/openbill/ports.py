@@ -45,6 +45,7 @@ class UnitOfWork(Protocol):
     bank: Any
     access: Any
     api_requests: Any
+    desk: Any  # the web desk's reads (usecases.desk)
 
     def __enter__(self) -> UnitOfWork: ...
 

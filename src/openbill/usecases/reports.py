@@ -30,6 +30,7 @@ __all__ = [
     "ledger_balances",
     "list_documents",
     "show_document",
+    "document_view",
     "customer_balances",
     "list_payments",
 ]
@@ -274,38 +275,43 @@ def show_document(
     uow: UnitOfWork, entity_code: str, number: str, as_of: date | None = None
 ) -> DocumentView:
     with uow:
-        entity = entity_by_code(uow, entity_code)
-        if number.isdigit():
-            doc = uow.documents.get(int(number))
-            if doc is None or doc.entity_id != entity.id:
-                doc = document_by_number(uow, entity.id, number)
-        else:
+        return document_view(uow, entity_by_code(uow, entity_code), number, as_of)
+
+
+def document_view(
+    uow: UnitOfWork, entity: Any, number: str, as_of: date | None = None
+) -> DocumentView:
+    """`show_document` inside an entered unit of work (the web desk's invoice page reads the
+    document and its history in one transaction)."""
+    if number.isdigit():
+        doc = uow.documents.get(int(number))
+        if doc is None or doc.entity_id != entity.id:
             doc = document_by_number(uow, entity.id, number)
-        customer = uow.customers.get(doc.customer_id)
-        open_minor = uow.ledger.document_open(doc.id)
-        credited = uow.reports.credited_by_invoice(entity.id).get(doc.id, 0)
-        written_off = uow.reports.written_off_by_invoice(entity.id).get(doc.id, 0)
-        header = dict(doc._mapping)
-        header.update(
-            customer_code=customer.code,
-            customer_name=customer.name,
-            open_minor=_open_for_people(doc.kind, open_minor),
-            derived_status=_status(
-                doc, open_minor, credited, as_of or uow.clock.today(), written_off
-            ),
-            # The ISO 11649 creditor reference a payer quotes: payments carrying it are
-            # allocated to this invoice (openbill payments record / import).
-            payment_reference=(
-                printable(creditor_reference(doc.number))
-                if doc.kind == DocumentKind.INVOICE and doc.number
-                else ""
-            ),
-        )
-        lines = [dict(r._mapping) for r in uow.documents.lines(doc.id)]
-        taxes = [dict(r._mapping) for r in uow.documents.taxes(doc.id)]
-        settlements = [dict(r._mapping) for r in uow.reports.settlements(doc.id)]
-        write_offs = [dict(r._mapping) for r in uow.reports.write_offs_of(doc.id)]
-        adjustments = [dict(r._mapping) for r in uow.documents.adjustments(doc.id)]
+    else:
+        doc = document_by_number(uow, entity.id, number)
+    customer = uow.customers.get(doc.customer_id)
+    open_minor = uow.ledger.document_open(doc.id)
+    credited = uow.reports.credited_by_invoice(entity.id, [doc.id]).get(doc.id, 0)
+    written_off = uow.reports.written_off_by_invoice(entity.id, [doc.id]).get(doc.id, 0)
+    header = dict(doc._mapping)
+    header.update(
+        customer_code=customer.code,
+        customer_name=customer.name,
+        open_minor=_open_for_people(doc.kind, open_minor),
+        derived_status=_status(doc, open_minor, credited, as_of or uow.clock.today(), written_off),
+        # The ISO 11649 creditor reference a payer quotes: payments carrying it are
+        # allocated to this invoice (openbill payments record / import).
+        payment_reference=(
+            printable(creditor_reference(doc.number))
+            if doc.kind == DocumentKind.INVOICE and doc.number
+            else ""
+        ),
+    )
+    lines = [dict(r._mapping) for r in uow.documents.lines(doc.id)]
+    taxes = [dict(r._mapping) for r in uow.documents.taxes(doc.id)]
+    settlements = [dict(r._mapping) for r in uow.reports.settlements(doc.id)]
+    write_offs = [dict(r._mapping) for r in uow.reports.write_offs_of(doc.id)]
+    adjustments = [dict(r._mapping) for r in uow.documents.adjustments(doc.id)]
     return DocumentView(header, lines, taxes, settlements, write_offs, adjustments)
 
 

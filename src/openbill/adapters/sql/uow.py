@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine, Transaction
 from openbill.adapters.sql.access_repo import AccessRepo, ApiRequestsRepo
 from openbill.adapters.sql.bank_repo import BankRepo
 from openbill.adapters.sql.commercial_repo import CommercialRepo
+from openbill.adapters.sql.desk_queries import DeskQueries
 from openbill.adapters.sql.disputes_repo import DisputesRepo
 from openbill.adapters.sql.dunning_repo import DunningRepo
 from openbill.adapters.sql.engine import READ_ONLY
@@ -77,6 +78,7 @@ class SqlUnitOfWork:
         self.bank = BankRepo(conn, raw, ref)
         self.access = AccessRepo(conn, raw, ref)
         self.api_requests = ApiRequestsRepo(conn, raw, ref)
+        self.desk = DeskQueries(conn)  # the web desk's reads
         return self
 
     @property

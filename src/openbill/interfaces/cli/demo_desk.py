@@ -68,7 +68,7 @@ def print_logins(console: Console, logins: list[tuple[str, str, str]], db_opt: s
         table.add_row(*row)
     console.print(table)
     console.print(
-        f"  openbill serve{db_opt}    # then http://127.0.0.1:8000/v1/docs; log in with "
-        "POST /v1/sessions",
+        f"  openbill serve{db_opt}    # then http://127.0.0.1:8000/desk and log in as above; "
+        "the API: http://127.0.0.1:8000/v1/docs",
         markup=False,
     )

@@ -21,7 +21,8 @@ def serve(
     ] = LOOPBACK,
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
 ) -> None:
-    """Serve the REST API under /v1 (schema at /v1/openapi.json, documentation at /v1/docs)."""
+    """Serve the REST API under /v1 (schema at /v1/openapi.json, documentation at /v1/docs)
+    and the web desk under /desk."""
     import uvicorn
     from sqlalchemy.engine import make_url
 
@@ -29,7 +30,11 @@ def serve(
 
     book = book_of(db)
     where = make_url(book.url).render_as_string(hide_password=True)
-    err().print(f"openbill: serving {where} on http://{host}:{port}/v1/docs", markup=False)
+    err().print(
+        f"openbill: serving {where} on http://{host}:{port}/v1/docs (API) and "
+        f"http://{host}:{port}/desk (web desk)",
+        markup=False,
+    )
     try:
         uvicorn.run(
             create_app(book),
