@@ -101,6 +101,18 @@ Percent = Annotated[
     Field(description='percent a year or percentage points, as text, e.g. "2.15"'),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
+# The same, or empty (one pattern, not a union, so that a refusal names the field alone).
+MaybeRate = Annotated[
+    str,
+    StringConstraints(pattern=r"^(\d{1,15}(\.\d{1,10})?)?$", strip_whitespace=True),
+    Field(description='empty, or 1 unit of one currency in units of the other, e.g. "0.9231"'),
+]
+MaybeAmount = Annotated[
+    str,
+    StringConstraints(pattern=r"^(-?\d{1,15}(\.\d{1,10})?)?$", strip_whitespace=True),
+    Field(description='empty, or a decimal amount as text, e.g. "1190.00"'),
+]
+MaybeCurrency = Annotated[str, StringConstraints(pattern=r"^([A-Za-z]{3})?$")]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(max_length=4000)]
 
@@ -121,8 +133,8 @@ class PaymentRecordIn(PaymentIn):
     """A payment received, allocated as asked; across currencies at `rate` (1 unit of the
     invoice's currency = `rate` units of the payment's), else at the stored rate of the day."""
 
-    rate: Rate | Literal[""] = ""
-    invoice_currency: Currency | Literal[""] = Field(
+    rate: MaybeRate = ""
+    invoice_currency: MaybeCurrency = Field(
         "", description="pay the oldest invoices in this currency (oldest and auto)"
     )
     keep_difference: bool = Field(
@@ -158,8 +170,8 @@ class AllocateIn(_In):
 
     to: Annotated[list[AllocationIn], Field(max_length=MAX_ALLOCATIONS)] = []
     date: dt.date | None = None
-    rate: Rate | Literal[""] = ""
-    invoice_currency: Currency | Literal[""] = ""
+    rate: MaybeRate = ""
+    invoice_currency: MaybeCurrency = ""
     keep_difference: bool = False
 
 
@@ -248,7 +260,7 @@ Method = Literal["bank_transfer", "card", "cash", "cheque", "direct_debit", "oth
 class RefundIn(_In):
     customer: Code
     amount: Amount
-    currency: Currency | Literal[""] = ""
+    currency: MaybeCurrency = ""
     date: dt.date | None = None
     method: Method = "bank_transfer"
     reference: Annotated[str, StringConstraints(max_length=140)] = ""
@@ -270,7 +282,7 @@ class RefundPage(BaseModel):
 
 
 class CreditApplyIn(_In):
-    currency: Currency | Literal[""] = ""
+    currency: MaybeCurrency = ""
     date: dt.date | None = None
 
 
@@ -283,7 +295,7 @@ class CreditApplied(BaseModel):
 class WriteOffIn(_In):
     invoice: Code
     reason: Reason
-    amount: Amount | Literal[""] = Field("", description="empty: everything still open")
+    amount: MaybeAmount = Field("", description="empty: everything still open")
     date: dt.date | None = None
 
 
@@ -367,7 +379,7 @@ DisputeReason = Literal[
 class DisputeIn(_In):
     invoice: Code
     reason: DisputeReason
-    amount: Amount | Literal[""] = Field("", description="empty: all that can be disputed")
+    amount: MaybeAmount = Field("", description="empty: all that can be disputed")
     line: Annotated[int, Field(ge=1, le=1000)] | None = None
     owner: Annotated[str, StringConstraints(max_length=100)] = ""
     due_on: dt.date | None = None
@@ -538,14 +550,14 @@ class StepIn(_In):
     offset_days: int = Field(description="days from the due date; negative: before it")
     actions: Annotated[list[DunningAction], Field(min_length=1, max_length=7)]
     template: Annotated[str, StringConstraints(max_length=64)] = ""
-    fee: Amount | Literal[""] = Field("", description="the fee of a late_fee step")
+    fee: MaybeAmount = Field("", description="the fee of a late_fee step")
 
 
 class PolicyIn(_In):
     code: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     steps: Annotated[list[StepIn], Field(min_length=1, max_length=20)]
-    currency: Currency | Literal[""] = ""
+    currency: MaybeCurrency = ""
     minimum: Amount = "0"
     fee_charge_code: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "LATE-FEE"
     interest_charge_code: Annotated[str, StringConstraints(min_length=1, max_length=32)] = (
