@@ -159,6 +159,11 @@ def test_a_rebill_and_a_rejection(desk):
         "1.07",
     )
     assert rebill.headers["location"] == f"{BASE}/invoices/{done['rebill_invoice']}"
+    as_number = specialist.post(
+        f"{BASE}/disputes/{second}/rebill",
+        json={"lines": [{"charge_code": "BOOK", "unit_price": 8.99}]},
+    )
+    assert as_number.status_code == 422 and as_number.json()["field"] == "lines[0].unit_price"
     empty = specialist.post(f"{BASE}/disputes/{second}/rebill", json={"lines": []})
     assert empty.status_code == 422 and empty.json()["field"] == "lines"
     # C1 has no e-mail address: the explanation must go another way, and say so.

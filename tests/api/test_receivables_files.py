@@ -110,6 +110,7 @@ def test_a_dry_run_reports_what_would_happen_and_changes_nothing(desk):
     before = row_counts(desk.book)
     dry = _post(client, _file(a, b), dry_run="true").json()
     assert (dry["dry_run"], dry["recorded"]) == (True, 2)
+    assert [p["payment_id"] for p in dry["payments"]] == [None, None]  # none was recorded
     assert dry["allocation"]["reference"] == 2  # auto: each pays the invoice it names
     after = row_counts(desk.book)
     changed = {k for k in before if before[k] != after[k]}

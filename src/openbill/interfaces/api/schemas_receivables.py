@@ -17,7 +17,6 @@ from openbill.interfaces.api.schemas import (
     AllocationIn,
     Amount,
     Code,
-    LineIn,
     Payment,
     PaymentIn,
     PaymentRecorded,
@@ -202,7 +201,7 @@ class ImportTotals(BaseModel):
 
 class ImportedPayment(BaseModel):
     line: int
-    payment_id: int
+    payment_id: int | None = Field(description="null in a dry run: nothing was recorded")
     customer: str
     currency: str
     amount: str
@@ -483,10 +482,19 @@ class CreditNoteIn(_In):
     note: LongText = ""
 
 
+class RebillLineIn(_In):
+    """A line of the corrected invoice: priced from the catalog unless it names its price."""
+
+    charge_code: Code
+    quantity: Amount = "1"
+    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    unit_price: MaybeAmount = ""
+
+
 class RebillIn(_In):
     """Credit the whole invoice and issue the corrected one with these lines."""
 
-    lines: Annotated[list[LineIn], Field(min_length=1, max_length=MAX_CREDIT_LINES)]
+    lines: Annotated[list[RebillLineIn], Field(min_length=1, max_length=MAX_CREDIT_LINES)]
     date: dt.date | None = None
     note: LongText = ""
 

@@ -294,7 +294,7 @@ def _report(r: PaymentsImported) -> ImportReport:
         payments=[
             {
                 "line": p.line,
-                "payment_id": p.payment_id,
+                "payment_id": None if r.dry_run else p.payment_id,
                 "customer": p.customer,
                 "currency": p.currency,
                 "amount": amount(p.amount_minor, p.currency),
