@@ -16,6 +16,12 @@ from .conftest import ENTITY
 BASE = f"/v1/entities/{ENTITY}"
 
 
+def _actors(desk, action: str) -> list[str]:
+    """Who the audit trail names for each event `action`, oldest first."""
+    with desk.book.uow(read_only=True) as uow:
+        return [e.actor for e in uow.audit.events() if e.action == action]
+
+
 def _invoice(desk):
     return invoice(desk.book, "C1", date(2025, 11, 3), ("WIDGET", "2"), ("BOOK", "1"))
 
@@ -111,6 +117,9 @@ def test_a_dispute_opened_noted_changed_and_resolved_by_credit_note(desk):
     shown = clerk.get(url).json()
     assert shown["resolution_detail"]["credit_note"] == done["credit_note"]
     assert (shown["status"], shown["closed_on"]) == ("resolved", "2026-01-01")
+    assert _actors(desk, "dispute.opened") == ["clerk"]
+    assert _actors(desk, "dispute.updated") == ["clerk", "specialist"]  # owner/due, status
+    assert _actors(desk, "dispute.resolved") == ["specialist"]
     closed = clerk.post(f"{url}/notes", json={"text": "one more thing"})
     assert closed.status_code == 409 and closed.json()["field"] == "status"
     verify_clean(desk.book)

@@ -55,6 +55,12 @@ def collections(desk, monkeypatch):
     return desk
 
 
+def _actors(desk, action: str) -> list[str]:
+    """Who the audit trail names for each event `action`, oldest first."""
+    with desk.book.uow(read_only=True) as uow:
+        return [e.actor for e in uow.audit.events() if e.action == action]
+
+
 def _policy(client) -> dict:
     reply = client.post(f"{D}/policies", json=STD)
     assert reply.status_code == 201, reply.text
@@ -104,6 +110,9 @@ def test_a_policy_and_the_settings_kept_by_the_catalogs_keepers(collections):
     assert changed.status_code == 200, changed.text
     assert (changed.json()["annual_rate"], changed.json()["recovery_fee"]) == ("11.15", "40.00")
     assert changed.headers["etag"] != tag
+    assert _actors(desk, "dunning.policy_created") == ["specialist"]
+    # Creating the first policy made it the default (one change), then the PATCH.
+    assert _actors(desk, "dunning.settings_changed") == ["specialist", "specialist"]
     stale = specialist.patch(f"{D}/settings", json={"margin": "8"}, headers={"If-Match": tag})
     assert stale.status_code == 412
     assert specialist.get(f"{D}/settings").json()["margin"] == "9"
@@ -225,6 +234,9 @@ def test_a_promise_to_pay_a_hold_and_its_release(collections):
     ]
     assert specialist.get(f"{D}/holds", params={"state": "sleeping"}).status_code == 422
 
+    assert _actors(desk, "dunning.promise_made") == ["specialist"]
+    assert _actors(desk, "dunning.dunning_hold_set") == ["specialist"]
+    assert _actors(desk, "dunning.dunning_hold_released") == ["specialist"]
     # Released: the next run takes B's two steps due; A waits for the promised date.
     second = specialist.post(f"{D}/runs", json={"as_of": "2026-01-01"}).json()
     assert _taken(second) == [("C3", b.number, 1, "reminder"), ("C3", b.number, 2, "reminder")]

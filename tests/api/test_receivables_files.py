@@ -24,6 +24,12 @@ def _money(desk) -> dict[str, int]:
     return {k: counts[k] for k in MONEY}
 
 
+def _actors(desk, action: str) -> list[str]:
+    """Who the audit trail names for each event `action`, oldest first."""
+    with desk.book.uow(read_only=True) as uow:
+        return [e.actor for e in uow.audit.events() if e.action == action]
+
+
 def _post(client, text: str, **params):
     return client.post(IMPORT, content=text.encode(), headers=CSV, params=params)
 
@@ -74,6 +80,7 @@ def test_a_payments_file_imported_as_credit_then_allocated_by_reference(desk):
         assert [x["invoice"] for x in done.json()["payment"]["allocations"]] == [number]
     assert (open_of(desk.book, a.number), open_of(desk.book, b.number)) == (0, 0)
     # The same file again adds nothing.
+    assert _actors(desk, "payments.imported") == ["specialist"]
     again = _post(client, _file(a, b), allocate="none", filename="bank-2025-12.csv").json()
     assert (again["recorded"], again["already_imported"]) == (0, 2)
     assert row_counts(desk.book)["payments"] == 2
@@ -200,6 +207,7 @@ def test_exchange_rates_added_replaced_listed_and_looked_up(desk):
     }
     # The same day again replaces the day's rate.
     client.post(f"{BASE}/fx-rates", json=rate | {"rate": "0.92"})
+    assert _actors(desk, "fx.rate_set") == ["specialist", "specialist"]
     listed = client.get(f"{BASE}/fx-rates", params={"from": "USD"}).json()["data"]
     assert [(r["date"], r["from"], r["to"], r["rate"]) for r in listed] == [
         ("2026-01-02", "USD", "EUR", "0.92")

@@ -23,6 +23,12 @@ def _ledger(desk) -> dict[str, int]:
     return {k: counts[k] for k in (*LEDGER, "payment_reversals")}
 
 
+def _actors(desk, action: str) -> list[str]:
+    """Who the audit trail names for each event `action`, oldest first."""
+    with desk.book.uow(read_only=True) as uow:
+        return [e.actor for e in uow.audit.events() if e.action == action]
+
+
 def _widgets(desk, customer="C1", on=date(2025, 11, 3)):
     return invoice(desk.book, customer, on, ("WIDGET", "2"))  # 29.75 EUR
 
@@ -95,6 +101,10 @@ def test_a_partial_payment_a_refund_of_the_surplus_and_a_reversal(desk):
         "2100": 0,
         "1200": -2000,
     }
+    # The audit trail names the user behind each API call.
+    assert _actors(desk, "payment.recorded") == ["specialist", "specialist"]
+    assert _actors(desk, "refund.paid") == ["specialist"]
+    assert _actors(desk, "payment.reversed") == ["specialist"]
     verify_clean(desk.book)
 
 
@@ -230,6 +240,7 @@ def test_a_manager_writes_off_what_a_specialist_may_not(desk):
     assert open_of(desk.book, b.number) == 1000
     # Dr 6900 bad debt / Cr 1100 receivable.
     assert journal_of(desk.book, "write_offs", off["id"]) == {"6900": 69, "1100": -69}
+    assert _actors(desk, "invoice.written_off") == ["manager"]
     too_much = manager.post(f"{BASE}/writeoffs", json=body | {"amount": "10.01"})
     assert too_much.status_code == 422 and too_much.json()["field"] == "amount"
     nothing = manager.post(f"{BASE}/writeoffs", json=body | {"invoice": "INV-1999-000001"})
@@ -259,6 +270,7 @@ def test_the_tolerance_closes_a_small_short_payment(desk):
     assert bad_currency.status_code == 422 and bad_currency.json()["field"] == "currency"
     put = manager.put(f"{BASE}/payment-tolerances/eur", json={"amount": "0.50"})
     assert put.json() == {"currency": "EUR", "amount": "0.50"}
+    assert _actors(desk, "receivables.tolerance_set") == ["manager"]
     assert specialist.get(f"{BASE}/payment-tolerances").json() == [
         {"currency": "EUR", "amount": "0.50"}
     ]
