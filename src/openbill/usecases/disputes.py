@@ -46,7 +46,13 @@ from openbill.domain.money import (
     round_to_minor,
     to_decimal,
 )
-from openbill.domain.rejections import InvalidInput, InvalidState, NotFound, Rejection
+from openbill.domain.rejections import (
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    PreconditionFailed,
+    Rejection,
+)
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import (
     MAX_LINES_PER_DOCUMENT,
@@ -56,6 +62,7 @@ from openbill.usecases._support import (
     document_by_number,
     entity_by_code,
     idempotent,
+    revision,
 )
 from openbill.usecases.invoices import (
     CreateInvoice,
@@ -151,6 +158,7 @@ class UpdateCase:
     due_on: date | None = None
     amount: str = ""
     note: str = ""
+    if_match: str = ""  # the case's revision the change was based on; empty: whatever is stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,6 +494,12 @@ def update_case(uow: UnitOfWork, cmd: UpdateCase) -> CaseUpdated:
         _lock(uow)
         case = _case(uow, entity, cmd.case_no)
         record = f"dispute case {case.case_no}"
+        if cmd.if_match and revision(case) != cmd.if_match:
+            raise PreconditionFailed(
+                "the case was changed by someone else since you read it; read it again and "
+                "repeat your change",
+                record=record,
+            )
         current = _active(case)
         currency = case.currency
         values: dict[str, Any] = {}

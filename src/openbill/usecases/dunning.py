@@ -56,7 +56,13 @@ from openbill.domain.money import (
     round_to_minor,
     to_decimal,
 )
-from openbill.domain.rejections import InvalidInput, InvalidState, NotFound, Rejection
+from openbill.domain.rejections import (
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    PreconditionFailed,
+    Rejection,
+)
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import (
     MAX_LIST_ROWS,
@@ -64,6 +70,7 @@ from openbill.usecases._support import (
     customer_by_code,
     document_by_number,
     entity_by_code,
+    revision,
 )
 from openbill.usecases.invoices import CreateInvoice, LineSpec, create_invoice_in
 from openbill.usecases.mailing import enqueue_message
@@ -95,6 +102,7 @@ __all__ = [
     "customer_dunning",
     "set_settings",
     "dunning_settings",
+    "settings_revision",
     "add_promise",
     "list_promises",
     "set_hold",
@@ -251,6 +259,7 @@ class SetDunningSettings:
     margin: str | None = None  # percentage points, e.g. "8" (Directive 2011/7/EU: at least 8)
     recovery_fee: str | None = None  # e.g. "40.00"
     recovery_currency: str | None = None
+    if_match: str = ""  # the settings' revision (settings_revision) the change was based on
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +310,7 @@ class ReleaseHold:
     customer: str
     kind: str
     reason: str
+    hold_id: int | None = None  # the hold meant (the API names it); None: the active one
 
 
 @dataclass(frozen=True, slots=True)
@@ -722,6 +732,12 @@ def set_settings(uow: UnitOfWork, cmd: SetDunningSettings) -> SettingsView:
     with uow:
         entity = entity_by_code(uow, cmd.entity)
         before = uow.dunning.settings(entity.id)
+        if cmd.if_match and settings_revision(before) != cmd.if_match:
+            raise PreconditionFailed(
+                "the dunning settings were changed by someone else since you read them; read "
+                "them again and repeat your change",
+                record=record,
+            )
         current = _settings_values(before)
         changes: dict[str, Any] = {}
         if cmd.default_policy is not None:
@@ -753,6 +769,11 @@ def set_settings(uow: UnitOfWork, cmd: SetDunningSettings) -> SettingsView:
         view = _settings_view(uow, uow.dunning.settings(entity.id))
         uow.commit()
         return view
+
+
+def settings_revision(row: Any) -> str:
+    """The revision of an entity's dunning settings row (None: never set, the defaults)."""
+    return "defaults" if row is None else revision(row)
 
 
 def dunning_settings(uow: UnitOfWork, entity_code: str) -> SettingsView:
@@ -927,6 +948,12 @@ def release_hold(uow: UnitOfWork, cmd: ReleaseHold) -> HoldView:
         hold = uow.dunning.active_hold(customer.id, kind)
         if hold is None:
             raise InvalidState(f"is not on {kind} hold", record=record, field="hold")
+        if cmd.hold_id is not None and int(hold.id) != cmd.hold_id:
+            raise InvalidState(
+                f"hold {cmd.hold_id} is no longer active (hold {hold.id} is); look again",
+                record=record,
+                field="hold",
+            )
         values = {
             "released_at": uow.clock.now(),
             "released_by": uow.actor,

@@ -91,6 +91,13 @@ class DisputesRepo(_Repo):
             stmt = stmt.where(c.owner == filters["owner"])
         if filters.get("reason"):
             stmt = stmt.where(c.reason == filters["reason"])
+        # For the API's keyset pages: after a case number (its seq), opened within dates.
+        if filters.get("after_seq"):
+            stmt = stmt.where(c.seq > filters["after_seq"])
+        if filters.get("opened_from"):
+            stmt = stmt.where(c.opened_on >= filters["opened_from"])
+        if filters.get("opened_to"):
+            stmt = stmt.where(c.opened_on <= filters["opened_to"])
         return self.conn.execute(stmt.order_by(c.seq).limit(limit)).all()
 
     def report_rows(

@@ -65,8 +65,15 @@ class DunningRepo(_Repo):
         return self.conn.execute(stmt, dict(values)).rowcount == 1
 
     def holds(
-        self, entity_id: int, active_only: bool, limit: int, hold_id: int | None = None
+        self,
+        entity_id: int,
+        active_only: bool,
+        limit: int,
+        hold_id: int | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> Sequence[Row[Any]]:
+        """Holds, oldest first; `filters` (the API's pages): after_id, customer_id, kind,
+        released (True: released only)."""
         c, doc = t.customers.c, t.documents.c
         stmt = (
             select(
@@ -82,6 +89,15 @@ class DunningRepo(_Repo):
             stmt = stmt.where(_HOLDS.released_at.is_(None))
         if hold_id is not None:
             stmt = stmt.where(_HOLDS.id == hold_id)
+        wanted = filters or {}
+        if wanted.get("after_id"):
+            stmt = stmt.where(_HOLDS.id > wanted["after_id"])
+        if wanted.get("customer_id"):
+            stmt = stmt.where(_HOLDS.customer_id == wanted["customer_id"])
+        if wanted.get("kind"):
+            stmt = stmt.where(_HOLDS.kind == wanted["kind"])
+        if wanted.get("released"):
+            stmt = stmt.where(_HOLDS.released_at.is_not(None))
         return self.conn.execute(stmt.order_by(_HOLDS.id).limit(limit)).all()
 
     # Settings, policies and customers.
@@ -180,6 +196,25 @@ class DunningRepo(_Repo):
         )
         return self.conn.execute(stmt).all()
 
+    def promises_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Promises oldest first after `after_id` (the API's pages); filters promise_id,
+        customer_id, status."""
+        p, c = d.dunning_promises.c, t.customers.c
+        stmt = (
+            select(d.dunning_promises, c.code.label("customer_code"))
+            .join(t.customers, c.id == p.customer_id)
+            .where(p.entity_id == entity_id, p.id > after_id)
+        )
+        if filters.get("promise_id"):
+            stmt = stmt.where(p.id == filters["promise_id"])
+        if filters.get("customer_id"):
+            stmt = stmt.where(p.customer_id == filters["customer_id"])
+        if filters.get("status"):
+            stmt = stmt.where(p.status == filters["status"])
+        return self.conn.execute(stmt.order_by(p.id).limit(limit)).all()
+
     def paid_between(self, customer_id: int, currency: str, first: date, last: date) -> int:
         """What the customer paid (payments received, in `currency`) from `first` to `last`."""
         p = t.payments.c
@@ -216,6 +251,19 @@ class DunningRepo(_Repo):
         r = d.dunning_runs.c
         stmt = select(d.dunning_runs).where(r.entity_id == entity_id).order_by(r.id.desc())
         return self.conn.execute(stmt.limit(limit)).all()
+
+    def runs_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Runs oldest first after `after_id` (the API's pages); filters date_from and
+        date_to (the run date, inclusive)."""
+        r = d.dunning_runs.c
+        stmt = select(d.dunning_runs).where(r.entity_id == entity_id, r.id > after_id)
+        if filters.get("date_from"):
+            stmt = stmt.where(r.as_of >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(r.as_of <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(r.id).limit(limit)).all()
 
     def add_run_lines(self, rows: Sequence[Values]) -> None:
         if rows:

@@ -1,5 +1,6 @@
-"""Exchange rates, cross-currency settlements, payment reversals and tolerances (issue #4).
-Like every repository here it never commits."""
+"""Exchange rates, cross-currency settlements, payment reversals and tolerances (issue #4),
+and the keyset pages of rates, refunds and write-offs the API reads (issue #6). Like every
+repository here it never commits."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Row
 
 from openbill.adapters.sql import tables as t
 from openbill.adapters.sql import tables_fx as fx
-from openbill.adapters.sql.repositories import _Repo
+from openbill.adapters.sql.repositories import _Repo, small_difference
 
 __all__ = ["FxRepo"]
 
@@ -136,3 +137,80 @@ class FxRepo(_Repo):
         return self.conn.execute(
             select(fx.receivables_settings).where(s.entity_id == entity_id).order_by(s.currency)
         ).all()
+
+    # Keyset pages for the API (usecases.pages_receivables): oldest first, after an id.
+
+    def rates_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Stored rates after `after_id`; filters from_currency, to_currency, date_from and
+        date_to (the rate's date, inclusive)."""
+        r = fx.exchange_rates.c
+        stmt = select(fx.exchange_rates).where(r.entity_id == entity_id, r.id > after_id)
+        if filters.get("from_currency"):
+            stmt = stmt.where(r.from_currency == filters["from_currency"])
+        if filters.get("to_currency"):
+            stmt = stmt.where(r.to_currency == filters["to_currency"])
+        if filters.get("date_from"):
+            stmt = stmt.where(r.rate_date >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(r.rate_date <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(r.id).limit(limit)).all()
+
+    def refunds_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Refunds with their customer's code after `after_id` (or the one `refund_id`);
+        filters customer_id, date_from and date_to (refunded on, inclusive)."""
+        f, c = t.refunds.c, t.customers.c
+        stmt = (
+            select(t.refunds, c.code.label("customer_code"))
+            .join(t.customers, c.id == f.customer_id)
+            .where(f.entity_id == entity_id, f.id > after_id)
+        )
+        if filters.get("refund_id"):
+            stmt = stmt.where(f.id == filters["refund_id"])
+        if filters.get("customer_id"):
+            stmt = stmt.where(f.customer_id == filters["customer_id"])
+        if filters.get("date_from"):
+            stmt = stmt.where(f.refunded_on >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(f.refunded_on <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(f.id).limit(limit)).all()
+
+    def write_offs_page(
+        self, entity_id: int, filters: Mapping[str, Any], after_id: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Write-offs with their invoice, customer, whether each closed a small payment
+        difference, and when it was taken back (if it was), after `after_id` (or the one
+        `write_off_id`); filters customer_id, invoice (number), date_from and date_to."""
+        from openbill.adapters.sql import tables_bank as tb
+
+        w, doc, c = t.write_offs.c, t.documents.c, t.customers.c
+        back = tb.write_off_reversals.c
+        stmt = (
+            select(
+                t.write_offs,
+                doc.number.label("invoice_number"),
+                doc.currency.label("currency"),
+                c.code.label("customer_code"),
+                small_difference(w.id).label("small_difference"),
+                back.reversed_on.label("reversed_on"),
+                back.reason.label("reversal_reason"),
+            )
+            .join(t.documents, doc.id == w.invoice_id)
+            .join(t.customers, c.id == doc.customer_id)
+            .outerjoin(tb.write_off_reversals, back.write_off_id == w.id)
+            .where(w.entity_id == entity_id, w.id > after_id)
+        )
+        if filters.get("write_off_id"):
+            stmt = stmt.where(w.id == filters["write_off_id"])
+        if filters.get("customer_id"):
+            stmt = stmt.where(doc.customer_id == filters["customer_id"])
+        if filters.get("invoice"):
+            stmt = stmt.where(doc.number == filters["invoice"])
+        if filters.get("date_from"):
+            stmt = stmt.where(w.written_off_on >= filters["date_from"])
+        if filters.get("date_to"):
+            stmt = stmt.where(w.written_off_on <= filters["date_to"])
+        return self.conn.execute(stmt.order_by(w.id).limit(limit)).all()
