@@ -434,6 +434,8 @@ def digit_positions(data: bytes) -> list[tuple[int, str]]:
                 ambiguous = " " if m["funds"] else " " + currency[2]
             elif m["currency"] is None and at == end - 1:
                 ambiguous = "SNF"
+            elif at == end - 1 and data[end : end + 1] in (b"\n", b"\r", b""):
+                ambiguous = " "
             found.append((at, ambiguous))
     return found
 
@@ -449,7 +451,8 @@ def test_a_digit_of_an_amount_made_a_letter_is_refused_or_reads_the_same(corpora
     # What the SWIFT layout itself cannot tell (the balance check sees it): the first digit of
     # a :61: amount made the blank the library allows before an amount, or, when there is no
     # funds code, made the funds code (the third letter of the currency); the last digit made
-    # S, N or F, the start of a transaction type (119,05NTRF -> 119,0NNTRF: 119.0 of type NNTR).
+    # S, N or F, the start of a transaction type (119,05NTRF -> 119,0NNTRF: 119.0 of type NNTR);
+    # the last digit of a balance made a blank at the end of its line (banks pad lines).
     assume(char not in ambiguous)
     broken = data[:at] + char.encode() + data[at + 1 :]
     try:
@@ -482,3 +485,12 @@ def test_what_the_swift_layout_cannot_tell_the_balance_check_sees():
     assert check_balances(read_statement(text, "x.sta")[0]) == []
     (s,) = read_statement(text.replace(b"C50,05NTRF", b"C50,0NNTRF"), "x.sta")
     assert s.entries[1].amount_minor == 5000 and len(check_balances(s)) == 1
+
+
+def test_a_short_mark_after_the_last_field_ends_the_message_but_text_does_not():
+    # An MT942 whose last field is an entry's :86:, its second line "-200 pieces" (a bank that
+    # breaks SWIFT's rule that no line of a field starts with "-"), then the mark "-XXX".
+    text = mt942((":90D:1EUR0,25\r\n:90C:2EUR15,50\r\n-", "-200 pieces\r\n-XXX"))
+    assert text.endswith(b":86:fee\r\n-200 pieces\r\n-XXX")
+    (s,) = read_statement(text, "x.sta")
+    assert s.entries[-1].remittance == "fee -200 pieces"

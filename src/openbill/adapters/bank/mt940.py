@@ -64,14 +64,15 @@ amount the line states, and the balances must be the ones the fields state; othe
 file is refused too. An `:86:` that follows no entry (the statement-level "information to
 account owner" after `:62F:`) is kept out of the entries: the library would append it to the
 last one. A bank that writes several `:86:` fields for one entry (Rabobank) has them joined.
-A line starting with "-" after the last field ends the message ("-XXX", "-" and ETX).
+A short mark after the last field ends the message too ("-XXX", "-" and ETX).
 
 What the layout cannot tell: SWIFT writes the parts of a :61: line without separators, so a
 few typing errors still read as another well-formed line. The first digit of an amount made
 a letter reads as the funds code when it is the currency's third letter (C119,00 -> CR19,00 in
 EUR reads 19.00) or made a blank (which the library allows before an amount); the last
 decimal made S, N or F reads as the start of the transaction type (119,05NTRF -> 119,0NNTRF
-reads 119.0). The balance check (`domain.bank.check_balances`) sees those.
+reads 119.0); the last digit of a balance made a blank reads as a shorter amount, as blanks at
+the end of a line are padding. The balance check (`domain.bank.check_balances`) sees those.
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ _STRUCTURED = re.compile(r"[0-9]{3}\?")
 _BALANCES = ("60", "62", "64", "65")
 _DEBIT_MARKS = ("D", "RC")
 _MESSAGE_END = re.compile(r"-(?:\}.*)?[ \t]*")
+# A short mark after the last field that ends a message: "-XXX" (ING), "-" and ETX (mBank).
+_TRAILER = re.compile(r"-\S{0,8}")
 
 
 class _Bad(Exception):
@@ -235,7 +238,7 @@ def _end_of_message(part: str, source: str, first_line: int) -> str:
 
     A line "-" (or "-}" in a SWIFT envelope) ends the message; bank headers may follow, but no
     field (its entries would be lost). A line starting with "-" after the line of the last
-    field ends the message too ("-XXX", "-" and ETX).
+    field ends the message too when it is a short mark ("-XXX", "-" and ETX), not a text.
     """
     lines = part.split("\n")
     end = next((i for i, line in enumerate(lines) if _MESSAGE_END.fullmatch(line)), len(lines))
@@ -248,7 +251,7 @@ def _end_of_message(part: str, source: str, first_line: int) -> str:
             f"{first_line + end}); the entries after it would be lost",
         )
     last = max(i for i in range(end) if _is_field(lines[i]))
-    end = next((i for i in range(last + 1, end) if lines[i].startswith("-")), end)
+    end = next((i for i in range(last + 1, end) if _TRAILER.fullmatch(lines[i])), end)
     return "\n".join(lines[:end]) + "\n"
 
 
