@@ -109,8 +109,8 @@ def test_more_decimals_than_the_currency_has_are_refused_at_the_line():
     )
 
 
-# A balance field broken in one place: (opening, closing, extra field after closing), the line
-# of the refusal and what it says.
+# A balance broken in one place: the opening (line 4), the closing (line 9, "" for CLOSING),
+# the line of the refusal and what it says.
 BROKEN_BALANCES = [
     (":60F:C270301EUR", "", 4, "the :60F: field cannot be read: the amount is missing"),
     (":60F:C270301EUR1.000,00", "", 4, "SWIFT writes no decimal point"),
