@@ -92,7 +92,7 @@ CAMT053_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}")
 _DOMAIN_CODE = re.compile(r"([A-Z0-9]{1,4})/([A-Z0-9]{1,4})/([A-Z0-9]{1,4})")
-_SWIFT_TYPE = re.compile(r"[NSF][A-Z0-9]{3}")
+_SWIFT_TYPE = re.compile(r"[NSF](?:[A-Z]{3}|[0-9]{3})")  # as the MT940 reader accepts it
 _REASON_CODE = re.compile(r"[A-Z0-9]{4}")  # ExternalReturnReason1Code, Max4Text
 _QR_REFERENCE = re.compile(r"[0-9]{27}")
 _STATEMENT_NUMBER = re.compile(r"[0-9]{1,5}(?:/[0-9]{1,5})?")
