@@ -45,6 +45,7 @@ class UnitOfWork(Protocol):
     bank: Any
     access: Any
     api_requests: Any
+    webhooks: Any
 
     def __enter__(self) -> UnitOfWork: ...
 
