@@ -716,7 +716,7 @@ def _issue(
         {"status": "draft"},
         {"status": "issued", "number": number, "total_minor": totals.total_minor},
     )
-    webhooks.document_issued(uow, entity.id, doc_id)
+    webhooks.document_issued(uow, entity.id, customer, {**values, "id": doc_id})
     return Issued(
         doc_id,
         number,

@@ -440,9 +440,10 @@ def _emit(
     data: Callable[[], Mapping[str, Any]],
     endpoints: Sequence[int] | None = None,
     attempts_left: int = ATTEMPTS_MAX,
+    may_exist: bool = False,
 ) -> str | None:
     """Write the event and a delivery per subscribed endpoint; the event id, or None when
-    nobody subscribes or the event was written before (same dedupe key)."""
+    nobody subscribes or (`may_exist`) the event was written before (same dedupe key)."""
     targets = (
         uow.webhooks.subscriptions(entity_id).get(event.value, ())
         if endpoints is None
@@ -450,10 +451,9 @@ def _emit(
     )
     if not targets:
         return None
-    entity = uow.entities.get(entity_id)
     now = uow.clock.now()
     event_id = _new_event_id()
-    body = event_body(event_id, event, _utc(now), entity.code, data())
+    body = event_body(event_id, event, _utc(now), uow.webhooks.entity_code(entity_id), data())
     values = {
         "event_id": event_id,
         "entity_id": entity_id,
@@ -476,7 +476,7 @@ def _emit(
         }
         for endpoint_id in targets
     ]
-    if uow.webhooks.add_event(values, deliveries) is None:
+    if uow.webhooks.add_event(values, deliveries, may_exist=may_exist) is None:
         return None
     return event_id
 
@@ -485,47 +485,52 @@ def _subscribed(uow: UnitOfWork, entity_id: int, event: EventType) -> bool:
     return bool(uow.webhooks.subscriptions(entity_id).get(event.value))
 
 
-def _document_record(uow: UnitOfWork, doc: Any) -> DocumentRecord:
-    customer = uow.customers.get(doc.customer_id)
+def _document_record(uow: UnitOfWork, doc: Mapping[str, Any], customer: Any) -> DocumentRecord:
+    """The record of a document, from its stored values (a row's mapping, or the values the
+    issue just wrote) and its customer."""
     credited = ""
-    if doc.kind == "credit_note" and doc.credited_document_id is not None:
-        credited = uow.documents.get(doc.credited_document_id).number
-    open_minor = int(uow.ledger.document_open(doc.id)) if doc.kind == "invoice" else 0
+    if doc["kind"] == "credit_note" and doc.get("credited_document_id") is not None:
+        credited = uow.documents.get(doc["credited_document_id"]).number
+    invoice = doc["kind"] == "invoice"
     return DocumentRecord(
-        number=doc.number,
-        kind=doc.kind,
+        number=doc["number"],
+        kind=doc["kind"],
         customer=customer.code,
         customer_name=customer.name,
-        currency=doc.currency,
-        issue_date=doc.document_date,
-        due_date=doc.due_date if doc.kind == "invoice" else None,
-        net_minor=int(doc.net_minor),
-        tax_minor=int(doc.tax_minor),
-        total_minor=int(doc.total_minor),
-        open_minor=open_minor,
-        buyer_reference=doc.buyer_reference or "",
+        currency=doc["currency"],
+        issue_date=doc["document_date"],
+        due_date=doc["due_date"] if invoice else None,
+        net_minor=int(doc["net_minor"]),
+        tax_minor=int(doc["tax_minor"]),
+        total_minor=int(doc["total_minor"]),
+        open_minor=int(uow.ledger.document_open(doc["id"])) if invoice else 0,
+        buyer_reference=doc.get("buyer_reference") or "",
         credited_invoice=credited,
     )
 
 
-def document_issued(uow: UnitOfWork, entity_id: int, document_id: int) -> None:
-    """invoice.issued or credit_note.issued, once per document."""
-    subs = uow.webhooks.subscriptions(entity_id)
-    if not subs.get(EventType.INVOICE_ISSUED.value) and not subs.get(
-        EventType.CREDIT_NOTE_ISSUED.value
-    ):
-        return
-    doc = uow.documents.get(document_id)
-    kind = doc.kind
+def _stored(uow: UnitOfWork, document_id: int) -> tuple[Mapping[str, Any], Any]:
+    doc = uow.documents.get(document_id)._mapping
+    return doc, uow.customers.get(doc["customer_id"])
+
+
+def document_issued(
+    uow: UnitOfWork, entity_id: int, customer: Any, values: Mapping[str, Any]
+) -> None:
+    """invoice.issued or credit_note.issued, once per document. `values` are what the issue
+    wrote (number, kind, dates, totals ..., and `id`), so nothing is read back."""
+    kind = str(values["kind"])
     event = EventType.INVOICE_ISSUED if kind == "invoice" else EventType.CREDIT_NOTE_ISSUED
-    record = _document_record(uow, doc)
+    if not _subscribed(uow, entity_id, event):
+        return
+    record = _document_record(uow, values, customer)
     _emit(
         uow,
         entity_id,
         event,
-        str(document_id),
-        doc.number,
-        lambda: {str(kind): record.as_json()},
+        str(values["id"]),
+        record.number,
+        lambda: {kind: record.as_json()},
     )
 
 
@@ -539,19 +544,19 @@ def invoice_settled(uow: UnitOfWork, entity_id: int, invoice_id: int, cause: str
         return
     if int(uow.ledger.document_open(invoice_id)) != 0:
         return
-    doc = uow.documents.get(invoice_id)
-    if doc is None or doc.kind != "invoice":
+    doc, customer = _stored(uow, invoice_id)
+    if doc["kind"] != "invoice":
         return
-    total = int(doc.total_minor)
+    total = int(doc["total_minor"])
     if total > 0 and int(uow.documents.credited_total(invoice_id)) >= total:
         return
-    record = _document_record(uow, doc)
+    record = _document_record(uow, doc, customer)
     _emit(
         uow,
         entity_id,
         EventType.INVOICE_PAID,
         f"{invoice_id}:{cause}",
-        doc.number,
+        record.number,
         lambda: {"invoice": record.as_json()},
     )
 
@@ -657,15 +662,16 @@ def scan_overdue(uow: UnitOfWork, limit: int = OVERDUE_SCAN_MAX) -> int:
                 break
             rows = uow.webhooks.overdue_candidates(entity_id, today, since, limit - written)
             for row in rows:
-                doc = uow.documents.get(row.id)
-                due: date = doc.due_date
+                doc, customer = _stored(uow, row.id)
+                due: date = doc["due_date"]
                 made = _emit(
                     uow,
                     entity_id,
                     EventType.INVOICE_OVERDUE,
-                    f"{doc.id}:{due.isoformat()}",
-                    doc.number,
-                    _overdue_data(_document_record(uow, doc), (today - due).days),
+                    f"{row.id}:{due.isoformat()}",
+                    row.number,
+                    _overdue_data(_document_record(uow, doc, customer), (today - due).days),
+                    may_exist=True,
                 )
                 written += made is not None
         uow.commit()

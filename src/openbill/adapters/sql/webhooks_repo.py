@@ -102,18 +102,37 @@ class WebhooksRepo(_Repo):
 
     # Events.
 
-    def add_event(self, values: Values, deliveries: Sequence[Values]) -> int | None:
-        """Insert an event and its deliveries; None (and nothing written) when the entity
-        already has this event type with this dedupe key. Runs in a SAVEPOINT, so a duplicate
-        leaves the transaction usable."""
+    def entity_code(self, entity_id: int) -> str:
+        """A legal entity's code (cached with the master data)."""
+        e = t.legal_entities.c
+        code: str = self.ref.get(
+            ("entity code", entity_id),
+            lambda: self.conn.execute(select(e.code).where(e.id == entity_id)).scalar_one(),
+        )
+        return code
+
+    def add_event(
+        self, values: Values, deliveries: Sequence[Values], *, may_exist: bool = False
+    ) -> int | None:
+        """Insert an event and its deliveries through the driver (one round trip on
+        PostgreSQL: this runs inside the use cases' hot paths). With `may_exist` (the overdue
+        scan, where two scans may race) the insert runs in a SAVEPOINT and an event the
+        entity already has (same type and dedupe key) gives None, leaving the transaction
+        usable; otherwise such a duplicate is a bug and raises."""
+        rows = [dict(d) for d in deliveries]
+        if not may_exist:
+            return self.raw.insert_with_children(
+                "webhook_events", values, "webhook_deliveries", "event_id", rows
+            )
         if self.raw.pending:  # rows held back go out before the savepoint, not inside it
             self.raw.flush_pending()
         try:
             with self.conn.begin_nested():
                 event_pk = self._insert(w.webhook_events, values)
-                rows = [{**d, "event_id": event_pk} for d in deliveries]
                 if rows:
-                    self.conn.execute(insert(w.webhook_deliveries), rows)
+                    self.conn.execute(
+                        insert(w.webhook_deliveries), [{**d, "event_id": event_pk} for d in rows]
+                    )
                 return event_pk
         except IntegrityError:
             return None
