@@ -711,10 +711,12 @@ def deliver_due(
     limit: int = DELIVER_BATCH_MAX,
     jitter: Callable[[], int] = _jitter,
     progress: Callable[[int, int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
     """Send the deliveries due now, one transaction per step. `only` restricts the run to
     those deliveries (still only when due); `progress(done, total)` is told after each;
-    `jitter()` gives the thousandths of back-off stretch (0 to JITTER_PERMILLE_MAX)."""
+    `jitter()` gives the thousandths of back-off stretch (0 to JITTER_PERMILLE_MAX); when
+    `stop()` says so the run ends before its next delivery (the rest stay due)."""
     report = DeliveryReport()
     with uows() as uow:
         now = uow.clock.now()
@@ -723,6 +725,8 @@ def deliver_due(
         uow.commit()
     report.due = len(due)
     for done, delivery_id in enumerate(due, start=1):
+        if stop is not None and stop():
+            break
         claim = _claim(uows(), delivery_id)
         if claim is not None:
             try:

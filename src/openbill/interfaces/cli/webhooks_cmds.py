@@ -494,7 +494,7 @@ class DeliveryLoop:
         if time.monotonic() >= self._next_scan:
             wh.scan_overdue(self.book.uow())
             self._next_scan = time.monotonic() + self.scan_interval_s
-        report = wh.deliver_due(self.book.uow, sender)
+        report = wh.deliver_due(self.book.uow, sender, stop=self._stop.is_set)
         self.runs += 1
         return report
 
