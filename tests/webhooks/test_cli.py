@@ -134,3 +134,15 @@ def test_refusals_are_one_line_and_change_nothing(book, run):
     assert "ACME has no webhook endpoint 7" in err
     listed, _ = run("webhooks", "list")
     assert "nothing to show" in listed
+
+
+def test_change_replaces_the_events_and_the_url(book, run):
+    run("webhooks", "add", "https://hooks.example/in", "--event", "all")
+    said, _ = run(
+        "webhooks", "change", "1", "--url", "https://hooks.example/v2", "--event", "invoice.paid"
+    )
+    assert said.strip() == "webhook endpoint 1: https://hooks.example/v2 (invoice.paid)"
+    [row] = json.loads(run("webhooks", "list", "--json")[0])
+    assert (row["url"], row["events"]) == ("https://hooks.example/v2", "invoice.paid")
+    _, err = run("webhooks", "change", "1", code=2)
+    assert "say what changes" in err
