@@ -161,7 +161,14 @@ class WebhooksRepo(_Repo):
         """Issued invoices of the entity due in [since, today) with receivable still open and
         no invoice.overdue event for that due date yet, oldest due first."""
         d, j = t.documents.c, t.journal_lines.c
-        key = cast(d.id, String) + literal(":") + cast(d.due_date, String)
+        # The key scan_overdue writes: "<id>:<due date, ISO>". On PostgreSQL a date cast to
+        # text would follow the session's DateStyle, so it is formatted explicitly.
+        due_text = (
+            func.to_char(d.due_date, "YYYY-MM-DD")
+            if self.raw.dialect == "postgresql"
+            else cast(d.due_date, String)
+        )
+        key = cast(d.id, String) + literal(":") + due_text
         emitted = (
             select(ev.id)
             .where(
