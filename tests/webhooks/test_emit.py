@@ -388,4 +388,3 @@ class TestOverdue:
         assert wh.scan_overdue(book.uow(), limit=2) == 2
         assert wh.scan_overdue(book.uow(), limit=2) == 1
         assert len(events(book, "invoice.overdue")) == 3
-
