@@ -46,6 +46,7 @@ class UnitOfWork(Protocol):
     access: Any
     api_requests: Any
     desk: Any  # the web desk's reads (usecases.desk)
+    webhooks: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -73,6 +73,7 @@ from openbill.domain.rejections import (
 )
 from openbill.names import NameIndex
 from openbill.ports import UnitOfWork, UnitOfWorkFactory
+from openbill.usecases import webhooks
 from openbill.usecases._support import audit, customer_by_code, entity_by_code, post
 from openbill.usecases.bank import account_by_ref
 from openbill.usecases.fx import rate_between
@@ -629,6 +630,7 @@ def _discount(uow: UnitOfWork, entity: Any, customer: Any, row: Any, a: Allocati
     )
     post(uow, entity.id, entry, "write_offs", write_off_id)
     audit(uow, entity.id, "invoice.discount_taken", "document", doc.id, None, values)
+    webhooks.invoice_settled(uow, entity.id, doc.id, f"write_off:{write_off_id}")
     return int(write_off_id)
 
 

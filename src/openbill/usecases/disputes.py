@@ -54,6 +54,7 @@ from openbill.domain.rejections import (
     Rejection,
 )
 from openbill.ports import UnitOfWork
+from openbill.usecases import webhooks
 from openbill.usecases._support import (
     MAX_LINES_PER_DOCUMENT,
     MAX_LIST_ROWS,
@@ -463,6 +464,7 @@ def open_case(uow: UnitOfWork, cmd: OpenCase) -> CaseOpened:
                 _event(uow, case_id, "note", note)
             after = {k: v for k, v in values.items() if k not in ("created_at", "updated_at")}
             audit(uow, entity.id, "dispute.opened", "dispute_case", case_id, None, after)
+            webhooks.dispute_opened(uow, entity.id, case_no)
             return CaseOpened(
                 case_no,
                 invoice.number,
@@ -662,6 +664,7 @@ def _close(
         {"status": case.status},
         {**{k: v for k, v in values.items() if k != "updated_at"}, **row},
     )
+    webhooks.dispute_resolved(uow, entity.id, case.case_no)
 
 
 def _credit_reason(case: Any, note: str) -> str:

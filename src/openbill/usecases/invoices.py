@@ -47,6 +47,7 @@ from openbill.domain.pricing import (
 from openbill.domain.rejections import InvalidInput, InvalidState, NotFound, Rejection
 from openbill.domain.tax import CustomerRegime, TaxCategory, TaxRule, TaxTreatment, resolve_tax
 from openbill.ports import UnitOfWork
+from openbill.usecases import webhooks
 from openbill.usecases._support import (
     MAX_LINES_PER_DOCUMENT,
     audit,
@@ -715,6 +716,7 @@ def _issue(
         {"status": "draft"},
         {"status": "issued", "number": number, "total_minor": totals.total_minor},
     )
+    webhooks.document_issued(uow, entity.id, customer, {**values, "id": doc_id})
     return Issued(
         doc_id,
         number,
@@ -960,3 +962,4 @@ def apply_credit_note(
         amount_minor,
     )
     post(uow, entity_id, entry, "allocations", allocation_id)
+    webhooks.invoice_settled(uow, entity_id, invoice[0], f"allocation:{allocation_id}")

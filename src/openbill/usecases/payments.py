@@ -29,6 +29,7 @@ from openbill.domain.payment import OpenItem, plan_oldest_first
 from openbill.domain.reference import referenced_keys
 from openbill.domain.rejections import InvalidAmount, InvalidInput, InvalidState, NotFound
 from openbill.ports import UnitOfWork
+from openbill.usecases import webhooks
 from openbill.usecases._support import (
     audit,
     chained_insert,
@@ -238,6 +239,7 @@ def _allocate(
         text = f"payment {payment_id} to {numbers.get(invoice_id, invoice_id)}"
         entry = payment_allocated(on, text, customer_id, currency, invoice_id, amount)
         post(uow, entity.id, entry, "allocations", allocation_id)
+        webhooks.invoice_settled(uow, entity.id, invoice_id, f"allocation:{allocation_id}")
         total += amount
     return total
 
@@ -462,6 +464,7 @@ def _apply(
                 diff,
             )
         post(uow, entity.id, entry, "allocations", allocation_id)
+        webhooks.invoice_settled(uow, entity.id, target.id, f"allocation:{allocation_id}")
         outcome.allocated_minor += piece.cost_minor
         if target.number not in outcome.invoices:
             outcome.invoices.append(target.number)
@@ -556,6 +559,7 @@ def _close_small_differences(
         )
         post(uow, entity.id, entry, "write_offs", write_off_id)
         audit(uow, entity.id, "invoice.small_difference", "document", target.id, None, values)
+        webhooks.invoice_settled(uow, entity.id, target.id, f"write_off:{write_off_id}")
         made.append(write_off_id)
         total += left
     return total, (pieces[0].target.currency if total else "")
@@ -665,6 +669,7 @@ def record_payment_in(
             "rate": cmd.rate,
         },
     )
+    webhooks.payment_received(uow, entity.id, payment_id, outcome.allocated_minor, outcome.invoices)
     return PaymentRecorded(
         payment_id,
         currency,

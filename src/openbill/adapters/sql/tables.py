@@ -403,4 +403,5 @@ from openbill.adapters.sql import (  # noqa: E402, F401
     tables_fx,
     tables_outbox,
     tables_verification,
+    tables_webhooks,
 )

@@ -33,6 +33,7 @@ from openbill.adapters.sql.repositories import (
 )
 from openbill.adapters.sql.statement_queries import StatementQueries
 from openbill.adapters.sql.verification_repo import VerificationRepo
+from openbill.adapters.sql.webhooks_repo import WebhooksRepo
 from openbill.ports import Clock
 
 __all__ = ["SqlUnitOfWork"]
@@ -79,6 +80,7 @@ class SqlUnitOfWork:
         self.access = AccessRepo(conn, raw, ref)
         self.api_requests = ApiRequestsRepo(conn, raw, ref)
         self.desk = DeskQueries(conn)  # the web desk's reads
+        self.webhooks = WebhooksRepo(conn, raw, ref)
         return self
 
     @property

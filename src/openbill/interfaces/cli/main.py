@@ -53,6 +53,7 @@ from openbill.interfaces.cli.verification_cmds import (
     drafts_app,
     verification_app,
 )
+from openbill.interfaces.cli.webhooks_cmds import webhooks_app
 from openbill.usecases import client_records, disputes
 from openbill.usecases import invoices as inv
 from openbill.usecases import masterdata as md
@@ -105,6 +106,7 @@ app.add_typer(dunning_cmds.dunning_app, name="dunning")
 app.add_typer(bank_cmds.bank_app, name="bank")
 app.add_typer(access_cmds.users_app, name="users")
 app.add_typer(access_cmds.apikeys_app, name="apikeys")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("serve")(serve_cmds.serve)
 metrics_cmds.register(ar_app)
 payments_app.command("import")(payments_import_cmds.payments_import)

@@ -20,6 +20,13 @@ def serve(
         str, typer.Option("--host", help="address to listen on (loopback unless you say so)")
     ] = LOOPBACK,
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    deliver_webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--deliver-webhooks",
+            help="also send webhooks in the background (otherwise run `openbill webhooks deliver`)",
+        ),
+    ] = False,
 ) -> None:
     """Serve the REST API under /v1 (schema at /v1/openapi.json, documentation at /v1/docs)
     and the web desk under /desk."""
@@ -35,6 +42,13 @@ def serve(
         f"http://{host}:{port}/desk (web desk)",
         markup=False,
     )
+    loop = None
+    if deliver_webhooks:
+        from openbill.interfaces.cli.webhooks_cmds import DeliveryLoop
+
+        loop = DeliveryLoop(book)
+        loop.start()
+        err().print("openbill: delivering webhooks in the background", markup=False)
     try:
         uvicorn.run(
             create_app(book),
@@ -45,4 +59,6 @@ def serve(
             proxy_headers=False,
         )
     finally:
+        if loop is not None:
+            loop.stop()
         book.close()

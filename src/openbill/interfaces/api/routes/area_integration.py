@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from openbill.interfaces.api.routes import webhooks
+
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = ()
+ROUTERS: tuple[APIRouter, ...] = (webhooks.router,)
