@@ -51,7 +51,12 @@ def list_customers(
     return CustomerPage(data=[_customer(r) for r in page.rows], next_cursor=encode(page.after_id))
 
 
-@router.get("/{code}", response_model=Customer, summary="One customer; its ETag is its revision")
+@router.get(
+    "/{code}",
+    response_model=Customer,
+    summary="One customer; its ETag is its revision",
+    responses={304: {"description": "not changed since the ETag sent as If-None-Match"}},
+)
 def get_customer(
     code: str,
     request: Request,

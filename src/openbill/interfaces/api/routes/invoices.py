@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from openbill.domain.access import INVOICES_ISSUE, READ
+from openbill.domain.invoice import DocumentKind, DocumentStatus
 from openbill.interfaces.api.http import model_tag, not_modified
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
@@ -17,6 +17,7 @@ from openbill.interfaces.api.schemas import (
     InvoiceIn,
     InvoiceLine,
     InvoicePage,
+    IsoDate,
     amount,
 )
 from openbill.interfaces.api.security import Caller, allowed
@@ -28,12 +29,13 @@ router = APIRouter(
     prefix="/entities/{entity}/invoices", tags=["invoices"], route_class=IdempotentRoute
 )
 Status = Annotated[
-    str,
+    DocumentStatus | None,
     Query(
         description="draft, issued (open, not due), partially_paid, paid, overdue, void, "
         "applied or written_off"
     ),
 ]
+Kind = Annotated[DocumentKind | None, Query(description="invoice or credit_note")]
 
 
 def _invoice(r: dict[str, Any]) -> Invoice:
@@ -56,14 +58,21 @@ def list_invoices(
     caller: Annotated[Caller, allowed(READ)],
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
-    status: Status = "",
+    status: Status = None,
     customer: Annotated[str, Query(max_length=64)] = "",
-    kind: Annotated[str, Query(description="invoice or credit_note")] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    kind: Kind = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
     number: Annotated[str, Query(max_length=40)] = "",
 ) -> InvoicePage:
-    wanted = pages.InvoiceFilter(customer, kind, status, date_from, date_to, number)
+    wanted = pages.InvoiceFilter(
+        customer,
+        kind.value if kind else "",
+        status.value if status else "",
+        date_from,
+        date_to,
+        number,
+    )
     page = pages.invoices_page(
         caller.uow(read_only=True), caller.entity, decode(cursor), limit, wanted
     )
@@ -117,7 +126,12 @@ def _detail(view: rep.DocumentView) -> InvoiceDetail:
     )
 
 
-@router.get("/{number}", response_model=InvoiceDetail, summary="One invoice or credit note")
+@router.get(
+    "/{number}",
+    response_model=InvoiceDetail,
+    summary="One invoice or credit note",
+    responses={304: {"description": "not changed since the ETag sent as If-None-Match"}},
+)
 def get_invoice(
     number: str, request: Request, response: Response, caller: Annotated[Caller, allowed(READ)]
 ) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -10,7 +9,14 @@ from fastapi import APIRouter, Query
 from openbill.domain.access import PAYMENTS_POST, READ
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
-from openbill.interfaces.api.schemas import Payment, PaymentIn, PaymentPage, PaymentRecorded, amount
+from openbill.interfaces.api.schemas import (
+    IsoDate,
+    Payment,
+    PaymentIn,
+    PaymentPage,
+    PaymentRecorded,
+    amount,
+)
 from openbill.interfaces.api.security import Caller, allowed
 from openbill.usecases import pages
 from openbill.usecases import payments as pay
@@ -42,8 +48,8 @@ def list_payments(
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     customer: Annotated[str, Query(max_length=64)] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> PaymentPage:
     wanted = pages.PaymentFilter(customer, date_from, date_to)
     page = pages.payments_page(
