@@ -138,6 +138,15 @@ def test_text_with_a_nul_character_is_refused_and_changes_nothing(
     assert row_counts(book) == before
 
 
+def test_a_code_in_any_script_comes_back_in_a_percent_encoded_location(api):
+    # Header values are Latin-1: "Ėx" in Location was a 500 (schemathesis, seed 3).
+    body = {"code": "\u0116x", "name": "New", "country": "DE", "currency": "EUR"}
+    reply = api.post(f"{BASE}/customers", json=body)
+    assert reply.status_code == 201, reply.text
+    assert reply.headers["location"] == f"{BASE}/customers/%C4%96x"  # U+0116 is C4 96 in UTF-8
+    assert api.get(reply.headers["location"]).json()["code"] == "\u0116x"
+
+
 def test_times_carry_their_zone(api):
     # Stored in UTC; SQLite gives it back without a zone, and RFC 3339 needs one.
     assert api.get(f"{BASE}/customers/C1").json()["created_at"] == "2026-01-01T09:00:00Z"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -165,5 +166,7 @@ def issue_invoice(
             buyer_reference=body.buyer_reference,
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/invoices/{issued.number}"
+    response.headers["Location"] = (
+        f"/v1/entities/{quote(caller.entity, safe='')}/invoices/{quote(issued.number, safe='')}"
+    )
     return _detail(rep.show_document(caller.uow(read_only=True), caller.entity, issued.number))
