@@ -450,7 +450,8 @@ def run_row(row: Row, pg: Postgres, repeat: int) -> None:
 
 def run_shared(rows: list[Row], pg: Postgres, repeat: int) -> None:
     """The rows of one shared group on one backend (Group.shared): each run of the group's
-    module measures them all; per row, the run with the median rate counts."""
+    module measures them all; the run whose floor (the group's first job) has the median rate
+    counts for every row, so that each ratio is to the floor of the same run."""
     first = rows[0]
     if first.backend == "postgresql" and not pg.available:
         for row in rows:
@@ -487,9 +488,17 @@ def run_shared(rows: list[Row], pg: Postgres, repeat: int) -> None:
                 }
             return
         results.append(result)
+    floor = GROUPS[first.job.group].jobs[0][0]
+    by_floor = sorted(
+        results,
+        key=lambda r: (
+            r["rows"][floor]["n"] / r["rows"][floor]["seconds"] if floor in r["rows"] else 0.0
+        ),
+    )
+    median = by_floor[len(by_floor) // 2]
     for row in rows:
         runs = [r["rows"][row.job.name] for r in results]
-        chosen = sorted(runs, key=lambda m: m["n"] / m["seconds"])[len(runs) // 2]
+        chosen = median["rows"][row.job.name]
         row.n = int(chosen["n"])
         row.seconds = float(chosen["seconds"])
         row.runs = [float(m["seconds"]) for m in runs]
