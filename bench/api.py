@@ -33,7 +33,9 @@ book must hold exactly one payment of 10.00 per 201 answer (warm-up included), a
 
 The client takes CPU from the same two cores as the server; ``client_cpu`` in the summary is
 its share of one core during the window. The floor pays that cost too, so ``× floor`` is the
-share of what the server can do that an operation keeps.
+share of what the server can do that an operation keeps. ``server_cpu_ms``, the server
+process's CPU time (from /proc) per request answered, warm-up included, depends least on what
+else the machine is doing: on a shared machine it is the figure to compare.
 """
 
 from __future__ import annotations
@@ -89,9 +91,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:port
+    pid: int
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the server process has used (user + system, all its threads), from
+        /proc; None where there is no /proc."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        # After the command name: state is field 3, utime 14 and stime 15 (proc(5)).
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serve(url: str) -> Iterator[str]:
-    """`openbill serve` on `url` in its own process; yields its base URL."""
+def serve(url: str) -> Iterator[Server]:
+    """`openbill serve` on `url` in its own process."""
     import httpx
 
     port = _free_port()
@@ -117,7 +135,7 @@ def serve(url: str) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"openbill serve did not start:\n{_tail(log)}") from None
                 time.sleep(0.2)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -149,6 +167,7 @@ class Load:
     statuses: Counter[int]  # every answer, warm-up included
     client_cpu: float  # the client's CPU seconds per second of the window
     samples: list[Any] = field(default_factory=list)  # a few bodies, for the checks
+    server_cpu_s: float | None = None  # the server's CPU seconds in warm-up and window
 
     def percentile_ms(self, q: float) -> float:
         ordered = sorted(self.latencies_s)
@@ -298,10 +317,14 @@ def run(url: str, n: int) -> dict[str, dict[str, Any]]:
     wanted = {"floor": 200, "auth": 200, "invoices": 200, "payments": 201}
     loads: dict[str, Load] = {}
     load_average: dict[str, float] = {}
-    with serve(url) as base:
+    with serve(url) as server:
         for job in JOBS:
             headers = {} if job == "floor" else {"Authorization": f"Bearer {key}"}
-            loads[job] = asyncio.run(_load(base, headers, makers[job], warmup_s, duration_s))
+            before = server.cpu_s()
+            loads[job] = asyncio.run(_load(server.base, headers, makers[job], warmup_s, duration_s))
+            after = server.cpu_s()
+            if before is not None and after is not None:
+                loads[job].server_cpu_s = after - before
             # The machine's 1-minute load average after the window: other work on the same
             # cores shows here (the harness's ratios hold up better than the rates).
             load_average[job] = round(os.getloadavg()[0], 1)
@@ -320,6 +343,8 @@ def run(url: str, n: int) -> dict[str, dict[str, Any]]:
     verified = _verify(url) if n <= VERIFY_UP_TO else "not run (book above 2,000 invoices)"
     out: dict[str, dict[str, Any]] = {}
     for job, load in loads.items():
+        answered = sum(load.statuses.values())  # the server's CPU covers the warm-up too
+        cpu_ms = None if load.server_cpu_s is None else 1000 * load.server_cpu_s / answered
         check: dict[str, Any] = {
             "done": load.requests,
             "connections": CONNECTIONS,
@@ -327,6 +352,7 @@ def run(url: str, n: int) -> dict[str, dict[str, Any]]:
             "p99_ms": round(load.percentile_ms(0.99), 2),
             "max_ms": round(max(load.latencies_s) * 1000, 2),
             "client_cpu": round(load.client_cpu, 2),
+            "server_cpu_ms": None if cpu_ms is None else round(cpu_ms, 2),
             "book_invoices": n,
             "book_customers": len(customers),
             "build_s": round(build_s, 1),
@@ -335,6 +361,7 @@ def run(url: str, n: int) -> dict[str, dict[str, Any]]:
                 f"{CONNECTIONS} connections, p50 {load.percentile_ms(0.5):.1f} ms, "
                 f"p99 {load.percentile_ms(0.99):.1f} ms, client CPU "
                 f"{load.client_cpu:.0%} of a core, load average {load_average[job]}"
+                + ("" if cpu_ms is None else f", server CPU {cpu_ms:.1f} ms per request")
             ),
         }
         if job == "payments":

@@ -646,7 +646,7 @@ def entries(rows: list[Row]) -> list[dict[str, Any]]:
         base = None if row.job.name == "floor" else floor_of(rows, row.backend, row.job.group)
         out.append(_entry(row.key, row.rate, base, row.unit))
         if row.job.group == API:  # the latencies beside the rate, without a baseline
-            for key in ("p50_ms", "p99_ms"):
+            for key in ("p50_ms", "p99_ms", "server_cpu_ms"):
                 if row.check.get(key) is not None:
                     out.append(_entry(f"{row.key}.{key}", float(row.check[key]), None, "ms"))
     for backend in BACKENDS:
@@ -746,13 +746,16 @@ HEADERS_API = [
     "requests/s",
     "p50 ms",
     "p99 ms",
+    "server CPU ms",
     "× floor",
 ]
 
 
 def _ms(row: Row, key: str) -> str:
     value = row.check.get(key) if row.rate is not None else None
-    return "—" if value is None else f"{float(value):,.1f}"
+    if value is None:
+        return "—"
+    return f"{float(value):.2f}" if float(value) < 10 else f"{float(value):,.1f}"
 
 
 def table_rows_api(rows: list[Row]) -> list[list[str]]:
@@ -766,6 +769,7 @@ def table_rows_api(rows: list[Row]) -> list[list[str]]:
             _fmt_rate(row.rate),
             _ms(row, "p50_ms"),
             _ms(row, "p99_ms"),
+            _ms(row, "server_cpu_ms"),
             _fmt_ratio(_ratio(row, floor_of(rows, row.backend, API))),
         ]
         for row in api_rows(rows)
@@ -800,8 +804,8 @@ def markdown_api(rows: list[Row]) -> list[str]:
     books = sorted({int(r.check["book_invoices"]) for r in chosen if r.check.get("book_invoices")})
     lines += [
         "",
-        "requests: answered in the measured window; × floor: requests/s divided by GET "
-        "/v1/health's of the same server"
+        "requests: answered in the measured window; server CPU ms: the server process's CPU "
+        "time per request; × floor: requests/s divided by GET /v1/health's of the same server"
         + (f"; book: {', '.join(f'{b:,}' for b in books)} open invoices" if books else "")
         + ".",
         "",
