@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -29,14 +29,19 @@ from openbill.usecases import reports as rep
 router = APIRouter(
     prefix="/entities/{entity}/invoices", tags=["invoices"], route_class=IdempotentRoute
 )
+# The values of the filters, and empty (as a form sends a filter left unchosen): any. One
+# Literal rather than a union with the enumeration, so that a refusal names the field alone.
 Status = Annotated[
-    DocumentStatus | None,
+    Literal[("", *(s.value for s in DocumentStatus))],  # type: ignore[valid-type]
     Query(
         description="draft, issued (open, not due), partially_paid, paid, overdue, void, "
-        "applied or written_off"
+        "applied or written_off; empty: any"
     ),
 ]
-Kind = Annotated[DocumentKind | None, Query(description="invoice or credit_note")]
+Kind = Annotated[
+    Literal[("", *(k.value for k in DocumentKind))],  # type: ignore[valid-type]
+    Query(description="invoice or credit_note; empty: any"),
+]
 
 
 def _invoice(r: dict[str, Any]) -> Invoice:
@@ -59,17 +64,17 @@ def list_invoices(
     caller: Annotated[Caller, allowed(READ)],
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
-    status: Status = None,
+    status: Status = "",
     customer: Annotated[str, Query(max_length=64)] = "",
-    kind: Kind = None,
+    kind: Kind = "",
     date_from: IsoDate | None = None,
     date_to: IsoDate | None = None,
     number: Annotated[str, Query(max_length=40)] = "",
 ) -> InvoicePage:
     wanted = pages.InvoiceFilter(
         customer,
-        kind.value if kind else "",
-        status.value if status else "",
+        kind,
+        status,
         date_from,
         date_to,
         number,
