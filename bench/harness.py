@@ -83,6 +83,9 @@ class Group:
     jobs: tuple[tuple[str, str], ...]  # (job name, module), the floor first
     n_full: dict[str, int]  # per backend; a backend not here is not run
     n_quick: int
+    # One run of the (common) module measures every job of the group at once, and returns
+    # each job's seconds, N and check (the API: every operation against one server).
+    shared: bool = False
 
 
 GROUPS = {
@@ -180,6 +183,17 @@ GROUPS = {
             {"sqlite": 10_000, "postgresql": 10_000},
             1_000,
         ),
+        Group(
+            "api",
+            "API",
+            "requests/s",
+            tuple((job, "bench.api") for job in ("floor", "auth", "invoices", "payments")),
+            # N: open invoices in the book the server serves. Each operation is loaded for a
+            # fixed time (bench/api.py), so a row's N is the requests it answered.
+            {"sqlite": 10_000, "postgresql": 10_000},
+            1_000,
+            shared=True,
+        ),
     )
 }
 # --only selectors for issue #3: a group's name, these aliases, or "issue3" for all of them.
@@ -194,6 +208,7 @@ GROUP_ALIASES = {
     "payments": ("payments_import",),
     "issue5": ("bank_import", "bank_match"),
     "bank": ("bank_import", "bank_match"),
+    "issue6": ("api",),
 }
 
 NOT_YET = "not yet available"
@@ -433,6 +448,64 @@ def run_row(row: Row, pg: Postgres, repeat: int) -> None:
     row.seconds = statistics.median(row.runs)
 
 
+def run_shared(rows: list[Row], pg: Postgres, repeat: int) -> None:
+    """The rows of one shared group on one backend (Group.shared): each run of the group's
+    module measures them all; the run whose floor (the group's first job) has the median rate
+    counts for every row, so that each ratio is to the floor of the same run."""
+    first = rows[0]
+    if first.backend == "postgresql" and not pg.available:
+        for row in rows:
+            row.status = NO_PG
+        return
+    results: list[dict[str, Any]] = []
+    for _ in range(repeat):
+        if first.backend == "sqlite":
+            database = sqlite_database(first.job.group)
+        else:
+            database = pg.database(first.job.group)
+        try:
+            with database as url:
+                result = _run_ours(first.job, url, first.n)
+            missing = [row.job.name for row in rows if row.job.name not in result.get("rows", {})]
+            if missing:
+                raise JobFailed(f"the run measured no {', '.join(missing)}")
+            for row in rows:
+                measured = result["rows"][row.job.name]
+                _validate({"invoices": measured["n"], "check": measured["check"]}, measured["n"])
+        except Unavailable as exc:
+            for row in rows:
+                row.status = f"{NOT_YET} ({_short(str(exc))})"
+            return
+        except subprocess.TimeoutExpired:
+            for row in rows:
+                row.status = f"failed: timed out after {JOB_TIMEOUT_S} s"
+            return
+        except Exception as exc:  # noqa: BLE001 - one failed group must not stop the run
+            for row in rows:
+                row.status = f"failed: {_short(str(exc))}"
+                row.check = {
+                    "error": getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
+                }
+            return
+        results.append(result)
+    floor = GROUPS[first.job.group].jobs[0][0]
+    by_floor = sorted(
+        results,
+        key=lambda r: (
+            r["rows"][floor]["n"] / r["rows"][floor]["seconds"] if floor in r["rows"] else 0.0
+        ),
+    )
+    median = by_floor[len(by_floor) // 2]
+    for row in rows:
+        runs = [r["rows"][row.job.name] for r in results]
+        chosen = median["rows"][row.job.name]
+        row.n = int(chosen["n"])
+        row.seconds = float(chosen["seconds"])
+        row.runs = [float(m["seconds"]) for m in runs]
+        row.check = chosen.get("check") or {}
+        row.description = results[-1].get("description") or row.job.summary
+
+
 def _short(text: str, width: int = 120) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -448,16 +521,16 @@ def child_main(argv: list[str]) -> int:
     except ImportError as exc:
         out_path.write_text(json.dumps({"unavailable": f"{type(exc).__name__}: {exc}"}))
         return 0
-    seconds = float(module.run(url, n))
+    measured = module.run(url, n)
+    description = getattr(module, "DESCRIPTION", "")
+    if isinstance(measured, dict):  # a shared group's module: {job: {"seconds", "n", "check"}}
+        out_path.write_text(json.dumps({"rows": measured, "description": description}, default=str))
+        return 0
+    seconds = float(measured)
     check = module.check(url, n) if hasattr(module, "check") else {}
     out_path.write_text(
         json.dumps(
-            {
-                "invoices": n,
-                "seconds": seconds,
-                "check": check,
-                "description": getattr(module, "DESCRIPTION", ""),
-            },
+            {"invoices": n, "seconds": seconds, "check": check, "description": description},
             default=str,
         )
     )
@@ -572,6 +645,10 @@ def entries(rows: list[Row]) -> list[dict[str, Any]]:
             continue
         base = None if row.job.name == "floor" else floor_of(rows, row.backend, row.job.group)
         out.append(_entry(row.key, row.rate, base, row.unit))
+        if row.job.group == API:  # the latencies beside the rate, without a baseline
+            for key in ("p50_ms", "p99_ms", "server_cpu_ms"):
+                if row.check.get(key) is not None:
+                    out.append(_entry(f"{row.key}.{key}", float(row.check[key]), None, "ms"))
     for backend in BACKENDS:
         ours = next(
             (
@@ -639,17 +716,109 @@ def issue_rows(rows: list[Row]) -> list[Row]:
 
 
 def issue3_rows(rows: list[Row]) -> list[Row]:
-    return [row for row in rows if row.job.group in GROUPS]
+    return [row for row in rows if row.job.group in GROUPS and row.job.group != API]
 
 
-def summaries(rows: list[Row]) -> list[str]:
+def api_rows(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if row.job.group == API]
+
+
+def summaries(rows: list[Row], chosen: list[Row] | None = None) -> list[str]:
     """What a job reports besides its rate (its check's "summary", e.g. the matching's counts
-    and the seconds of its dry run), one line per measured row."""
+    and the seconds of its dry run), one line per measured row (of `chosen`, by default the
+    issue #3-#5 rows)."""
     return [
         f"{row.label} on {BACKENDS[row.backend]}, N={row.n:,}: {row.check['summary']}"
-        for row in issue3_rows(rows)
+        for row in (issue3_rows(rows) if chosen is None else chosen)
         if row.rate is not None and row.check.get("summary")
     ]
+
+
+# --- the API table (issue #6): requests/s with latencies, beside GET /v1/health ---------------
+
+API = "api"
+HEADERS_API = [
+    "operation",
+    "backend",
+    "connections",
+    "requests",
+    "seconds",
+    "requests/s",
+    "p50 ms",
+    "p99 ms",
+    "server CPU ms",
+    "× floor",
+]
+
+
+def _ms(row: Row, key: str) -> str:
+    value = row.check.get(key) if row.rate is not None else None
+    if value is None:
+        return "—"
+    return f"{float(value):.2f}" if float(value) < 10 else f"{float(value):,.1f}"
+
+
+def table_rows_api(rows: list[Row]) -> list[list[str]]:
+    return [
+        [
+            row.job.name,
+            BACKENDS[row.backend],
+            str(row.check.get("connections", "—")) if row.rate is not None else "—",
+            f"{row.n:,}" if row.rate is not None else "—",
+            "—" if row.seconds is None else f"{row.seconds:.2f}",
+            _fmt_rate(row.rate),
+            _ms(row, "p50_ms"),
+            _ms(row, "p99_ms"),
+            _ms(row, "server_cpu_ms"),
+            _fmt_ratio(_ratio(row, floor_of(rows, row.backend, API))),
+        ]
+        for row in api_rows(rows)
+    ]
+
+
+def rich_table_api(rows: list[Row], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, header in enumerate(HEADERS_API):
+        table.add_column(header, justify="left" if i < 2 else "right", no_wrap=True)
+    chosen = api_rows(rows)
+    notes = any(row.rate is None for row in chosen)
+    if notes:
+        table.add_column("note", overflow="fold")
+    for cells, row in zip(table_rows_api(rows), chosen, strict=True):
+        style = "dim" if row.rate is None else ("bold" if row.job.name != "floor" else None)
+        table.add_row(*cells, *([row.status or ""] if notes else []), style=style)
+    return table
+
+
+def markdown_api(rows: list[Row]) -> list[str]:
+    chosen = api_rows(rows)
+    if not chosen:
+        return []
+    lines = [
+        "### The API under load (issue #6)",
+        "",
+        "| " + " | ".join(HEADERS_API) + " |",
+        "| " + " | ".join(["---"] * 2 + ["---:"] * (len(HEADERS_API) - 2)) + " |",
+    ]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table_rows_api(rows)]
+    books = sorted({int(r.check["book_invoices"]) for r in chosen if r.check.get("book_invoices")})
+    lines += [
+        "",
+        "requests: answered in the measured window; server CPU ms: the server process's CPU "
+        "time per request; × floor: requests/s divided by GET /v1/health's of the same server"
+        + (f"; book: {', '.join(f'{b:,}' for b in books)} open invoices" if books else "")
+        + ".",
+        "",
+    ]
+    description = next((r.description for r in chosen if r.description), "")
+    if description:
+        lines += [f"Jobs: {description}.", ""]
+    details = summaries(rows, chosen)
+    if details:
+        lines += ["Measured besides the rate:", ""]
+        lines += [f"- {text}" for text in details]
+        lines.append("")
+    return lines
 
 
 def table_rows3(rows: list[Row]) -> list[list[str]]:
@@ -855,6 +1024,7 @@ def markdown_results(rows: list[Row], machine: dict[str, Any], run: dict[str, An
             lines += ["Measured besides the rate:", ""]
             lines += [f"- {text}" for text in details]
             lines.append("")
+    lines += markdown_api(rows)
     lines += [
         "Machine:",
         "",
@@ -914,22 +1084,39 @@ def run_rows(todo: list[Row], pg: Postgres, repeat: int, console: Console) -> No
         console=console,
     ) as progress:
         task = progress.add_task("benchmarks", total=len(todo))
+        done: set[int] = set()
         for row in todo:
+            if id(row) in done:
+                continue
+            group = GROUPS.get(row.job.group)
+            together = [row]
+            if group is not None and group.shared:
+                together = [
+                    r for r in todo if (r.job.group, r.backend) == (row.job.group, row.backend)
+                ]
+            label = (
+                f"{group.title} ({', '.join(r.job.name for r in together)})"
+                if len(together) > 1 and group is not None
+                else row.label
+            )
             progress.update(
                 task,
-                description=f"{row.label} on {BACKENDS[row.backend]}, N={row.n:,}"
+                description=f"{label} on {BACKENDS[row.backend]}, N={row.n:,}"
                 + (f" ×{repeat}" if repeat > 1 else ""),
             )
             started = time.monotonic()
-            run_row(row, pg, repeat)
-            outcome = (
-                f"{_fmt_rate(row.rate)} {row.unit}" if row.rate else f"[yellow]{row.status}[/]"
-            )
-            progress.console.print(
-                f"  {row.label} on {BACKENDS[row.backend]}: {outcome} "
-                f"[dim]({time.monotonic() - started:.1f} s with set-up)[/]"
-            )
-            progress.advance(task)
+            if len(together) > 1 or (group is not None and group.shared):
+                run_shared(together, pg, repeat)
+            else:
+                run_row(row, pg, repeat)
+            for r in together:
+                done.add(id(r))
+                outcome = f"{_fmt_rate(r.rate)} {r.unit}" if r.rate else f"[yellow]{r.status}[/]"
+                progress.console.print(
+                    f"  {r.label} on {BACKENDS[r.backend]}: {outcome} "
+                    f"[dim]({time.monotonic() - started:.1f} s with set-up)[/]"
+                )
+                progress.advance(task)
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -1120,6 +1307,10 @@ def main(argv: list[str] | None = None) -> int:
             rich_table3(rows, f"Prepare + verify, render, aging, bank (#3-#5) — {run['date']} UTC")
         )
         for text in summaries(rows):
+            console.print(f"  {text}", markup=False, highlight=False)
+    if api_rows(rows):
+        console.print(rich_table_api(rows, f"The API under load (#6) — {run['date']} UTC"))
+        for text in summaries(rows, api_rows(rows)):
             console.print(f"  {text}", markup=False, highlight=False)
     for row in rows:
         if row.status and row.status.startswith("failed") and row.check.get("error"):

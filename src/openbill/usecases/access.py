@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
@@ -727,13 +727,36 @@ def log_in(uow: UnitOfWork, hasher: PasswordHasher, codes: OneTimeCodes, cmd: Lo
         return LoggedIn(token, principal, int(user.id))
 
 
+Writer = Callable[[], UnitOfWork]
+
+
+def _write(uow: UnitOfWork, writer: Writer | None, change: Callable[[UnitOfWork], Any]) -> None:
+    """Make `change` in `uow` (entered) or, given a writer, in a unit of work of its own."""
+    if writer is None:
+        change(uow)
+        uow.commit()
+        return
+    with writer() as other:
+        change(other)
+        other.commit()
+
+
 def session_principal(
-    uow: UnitOfWork, token: str, policy: SessionPolicy = SessionPolicy()
+    uow: UnitOfWork,
+    token: str,
+    policy: SessionPolicy = SessionPolicy(),
+    writer: Writer | None = None,
 ) -> Principal | None:
     """Who a session token signs in, or None: unknown, ended, expired (the session is ended
-    then) or of a disabled user. Notes the request time, at most once a minute."""
+    then) or of a disabled user. Notes the request time, at most once a minute.
+
+    With `writer`, `uow` may be read-only: the rare writes (the note, ending an expired
+    session) go through a unit of work of `writer`, so that the requests in between take no
+    write lock (on SQLite a writable unit of work begins with BEGIN IMMEDIATE)."""
     if not token or len(token) > MAX_TOKEN_CHARS:
         return None
+    change: Callable[[UnitOfWork], Any] | None = None
+    principal: Principal | None = None
     with uow:
         session = uow.access.session_by_hash(token_hash(token))
         if session is None or session.ended_at is not None:
@@ -742,17 +765,25 @@ def session_principal(
         last_seen = _utc(session.last_seen_at)
         state = session_state(_utc(session.created_at), last_seen, now, policy)
         if state != "active":
-            uow.access.end_session(session.id, now, state)
-            uow.commit()
-            return None
-        user = uow.access.user_by_id(session.user_id)
-        if user is None or user.disabled_at is not None:
-            return None
-        principal = _user_principal(uow, user)
-        if now - last_seen >= timedelta(seconds=LAST_SEEN_RESOLUTION_S):
-            uow.access.touch_session(session.id, now)
-            uow.commit()
-        return principal
+
+            def change(w: UnitOfWork) -> Any:
+                return w.access.end_session(session.id, now, state)
+
+        else:
+            user = uow.access.user_by_id(session.user_id)
+            if user is None or user.disabled_at is not None:
+                return None
+            principal = _user_principal(uow, user)
+            if now - last_seen >= timedelta(seconds=LAST_SEEN_RESOLUTION_S):
+
+                def change(w: UnitOfWork) -> Any:
+                    return w.access.touch_session(session.id, now)
+
+        if change is not None and writer is None:
+            _write(uow, None, change)
+    if change is not None and writer is not None:
+        _write(uow, writer, change)
+    return principal
 
 
 def log_out(uow: UnitOfWork, token: str) -> bool:
@@ -849,22 +880,30 @@ def create_api_key(uow: UnitOfWork, cmd: CreateApiKey) -> ApiKeyCreated:
         return ApiKeyCreated(key_id, token, prefix)
 
 
-def api_key_principal(uow: UnitOfWork, token: str) -> Principal | None:
+def api_key_principal(
+    uow: UnitOfWork, token: str, writer: Writer | None = None
+) -> Principal | None:
     """Who an API key acts as, or None (unknown or revoked). Notes when it was used, at most
-    once a minute."""
+    once a minute: with `writer`, in a unit of work of its own, so that `uow` may be
+    read-only (see session_principal)."""
     if not token.startswith(API_KEY_PREFIX) or len(token) > MAX_TOKEN_CHARS:
         return None
+    due = False
     with uow:
         key = uow.access.api_key_by_hash(token_hash(token))
         if key is None or key.revoked_at is not None:
             return None
         now = _now(uow)
-        if key.last_used_at is None or now - _utc(key.last_used_at) >= timedelta(
+        due = key.last_used_at is None or now - _utc(key.last_used_at) >= timedelta(
             seconds=LAST_SEEN_RESOLUTION_S
-        ):
-            uow.access.update_api_key(key.id, {"last_used_at": now})
-            uow.commit()
-        return Principal(
+        )
+
+        def change(w: UnitOfWork) -> Any:
+            return w.access.update_api_key(key.id, {"last_used_at": now})
+
+        if due and writer is None:
+            _write(uow, None, change)
+        principal = Principal(
             kind="api_key",
             id=int(key.id),
             name=f"api-key:{key.name}",
@@ -872,6 +911,9 @@ def api_key_principal(uow: UnitOfWork, token: str) -> Principal | None:
             entities=frozenset({str(key.entity_code)}),
             scopes=frozenset(key.scopes.split()),
         )
+    if due and writer is not None:
+        _write(uow, writer, change)
+    return principal
 
 
 def revoke_api_key(uow: UnitOfWork, entity: str, name: str) -> ApiKeyView:

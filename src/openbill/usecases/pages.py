@@ -130,9 +130,11 @@ def invoices_page(
         if wanted.status:
             # Drafts are stored as such; every other status is derived from an issued one.
             filters["status"] = "draft" if wanted.status == "draft" else "issued"
+        # Without a derived-status filter every record read is on the page: read no more.
+        size = _SCAN_BATCH if wanted.status else limit
         cursor, scanned = after_id, 0
         while len(found) < limit and scanned < MAX_SCAN_ROWS:
-            batch = uow.documents.page(entity_id, filters, cursor, _SCAN_BATCH)
+            batch = uow.documents.page(entity_id, filters, cursor, size)
             if not batch:
                 return Page(tuple(found), None)
             ids = [int(r.id) for r in batch]
@@ -150,7 +152,7 @@ def invoices_page(
                 found.append(_invoice_row(r, derived, open_minor))
                 if len(found) == limit:
                     break
-            if len(batch) < _SCAN_BATCH and cursor == ids[-1] and len(found) < limit:
+            if len(batch) < size and cursor == ids[-1] and len(found) < limit:
                 return Page(tuple(found), None)
         more = uow.documents.page(entity_id, filters, cursor, 1)
     return Page(tuple(found), cursor if more else None)

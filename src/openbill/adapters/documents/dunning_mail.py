@@ -35,6 +35,7 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateNotFound,
+    select_autoescape,
 )
 
 from openbill.domain.money import format_minor
@@ -108,7 +109,9 @@ class TemplateLetters:
         self.env = Environment(
             loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,
-            autoescape=False,
+            # Letters are plain text (.txt): nothing to escape. An HTML template added
+            # later would be escaped, as the PDF templates are (bandit B701).
+            autoescape=select_autoescape(["html", "htm", "xml"], default=False),
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from openbill.bootstrap import Book
-from openbill.interfaces.api import problems
+from openbill.interfaces.api import inputs, openapi, problems
 from openbill.interfaces.api.routes import (
     area_bank,
     area_commercial,
@@ -53,6 +53,7 @@ cent (amounts are decimal strings).
 * **Every POST** takes an `Idempotency-Key`: a replay returns the first response, the same key
   with other content gets 422, and one still running gets 409.
 * **Changes** (PATCH) need `If-Match` with the ETag you read; a stale one gets 412.
+* **Text** never holds the NUL character (U+0000): a path, query or body with one gets 422.
 """
 
 
@@ -68,10 +69,14 @@ def create_app(book: Book) -> FastAPI:
     )
     app.state.book = book
     problems.install(app)
+    app.add_middleware(inputs.RefuseNul)
     for router in ROUTERS:
         declare_actions(router.routes)  # before inclusion, which may copy the routes
         app.include_router(router, prefix=API_PREFIX)
     mount_web(app, book)
+    # The schema with every refusal each operation can give (problem+json), its path
+    # parameters, Idempotency-Key and log-in (interfaces/api/openapi.py).
+    app.openapi = openapi.documented(app, operations)  # type: ignore[method-assign]
     return app
 
 

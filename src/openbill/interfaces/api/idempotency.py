@@ -22,7 +22,6 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from openbill.domain import chain
 from openbill.domain.rejections import Rejection
 from openbill.interfaces.api.problems import problem
 from openbill.interfaces.api.security import book_of, principal_of
@@ -39,10 +38,15 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def request_digest(method: str, path: str, query: str, body: bytes) -> str:
     """What makes two requests the same: method, path, query and body (JSON compared by
-    content, so other spacing or key order is the same request)."""
+    content, so other spacing or key order is the same request). Any JSON is digested, floats
+    too (chain.canonical refuses them, rightly for money, but the body is not checked yet)."""
     try:
-        content = chain.canonical({"json": json.loads(body)}) if body else b""
-    except (ValueError, TypeError):
+        content = (
+            json.dumps({"json": json.loads(body)}, sort_keys=True, separators=(",", ":")).encode()
+            if body
+            else b""
+        )
+    except (ValueError, TypeError, RecursionError):  # not JSON (or nested beyond parsing)
         content = body
     return hashlib.sha256(f"{method} {path}?{query}\n".encode() + content).hexdigest()
 

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from openbill.domain.rejections import Rejection
 
@@ -132,13 +133,42 @@ def _invalid(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400, fastapi/routing.py
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path. Starlette's 405 names only those of the
+    first route that matches the path (GET where PATCH is there too), so each method is tried
+    against the whole router (included routers too, whatever FastAPI nests them in)."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+        # Bytes that are not UTF-8 text or a form: refused like any other body that is not
+        # what the operation takes (FastAPI gives 422 for text that is not JSON).
+        reason = "the body could not be read: send JSON in UTF-8 (Content-Type: application/json)"
+        errors = [{"field": "body", "reason": reason}]
+        return problem(request, 422, "invalid_input", reason, field="body", errors=errors)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     detail = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"there is no {request.url.path} here; the API is described at /v1/openapi.json"
-    return problem(request, exc.status_code, code, detail, headers=exc.headers)
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        detail = (
+            f"{request.method} is not an operation of {request.url.path}; "
+            f"it takes {headers['Allow']}"
+        )
+    return problem(request, exc.status_code, code, detail, headers=headers or None)
 
 
 def _crash(request: Request, exc: Exception) -> JSONResponse:

@@ -5,16 +5,26 @@ through a float."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from openbill.domain.access import Principal
 from openbill.domain.money import format_minor
+from openbill.domain.tax import CustomerRegime
 
 __all__ = [
     "Amount",
+    "IsoDate",
     "Customer",
     "CustomerIn",
     "CustomerChange",
@@ -34,10 +44,42 @@ __all__ = [
 
 Amount = Annotated[
     str,
-    StringConstraints(pattern=r"^-?\d{1,15}(\.\d{1,10})?$", strip_whitespace=True),
+    # ASCII digits only, spelled out: JSON Schema's \d is ASCII, Python's and Rust's are not.
+    StringConstraints(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$"),
     Field(description='a decimal amount as text, e.g. "1190.00"', examples=["1190.00"]),
 ]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+def _utc(value: datetime) -> datetime:
+    # Times are stored in UTC; SQLite gives them back without a zone. RFC 3339 (the schema's
+    # date-time) needs the offset: "2026-01-01T09:00:00Z".
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # pydantic reads a number as a Unix time (0 is 1970-01-01): a date must be written out.
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("write the date as YYYY-MM-DD, e.g. 2026-03-31")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+# A record's code as the caller wrote it: no control characters, no space at either end. The
+# pattern says it in character ranges, which read the same in JSON Schema, Python and Rust.
+Code = Annotated[
+    str,
+    StringConstraints(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$",
+    ),
+]
 Text = Annotated[str, StringConstraints(max_length=500)]
 
 
@@ -46,7 +88,8 @@ def amount(minor: int | None, currency: str) -> str | None:
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    # Enumerations arrive as their plain values ("domestic"), as the use cases take them.
+    model_config = ConfigDict(extra="forbid", strict=False, use_enum_values=True)
 
 
 class Me(BaseModel):
@@ -87,7 +130,7 @@ class Customer(BaseModel):
     iban: str | None
     email: str
     address: str
-    created_at: datetime
+    created_at: UtcDateTime
     revision: str = Field(description="changes whenever the customer does; the ETag")
 
 
@@ -101,7 +144,7 @@ class CustomerIn(_In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
-    regime: str = "domestic"
+    regime: CustomerRegime = CustomerRegime.DOMESTIC
     segment: Text = ""
     payment_terms: Text = ""
     vat_id: Text = ""
@@ -115,7 +158,7 @@ class CustomerChange(_In):
     """The fields to change; a field left out keeps its value."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    regime: str | None = None
+    regime: CustomerRegime | None = None
     segment: Text | None = None
     payment_terms: Text | None = None
     vat_id: Text | None = None
@@ -176,7 +219,7 @@ class InvoiceIn(_In):
 
     customer: Code
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=1000)]
-    issue_date: date | None = None
+    issue_date: IsoDate | None = None
     currency: str = ""
     buyer_reference: Text = ""
 
@@ -208,7 +251,7 @@ class PaymentIn(_In):
     customer: Code
     amount: Amount
     currency: str = ""
-    received_on: date | None = None
+    received_on: IsoDate | None = None
     method: Literal["bank_transfer", "card", "cash", "cheque", "direct_debit", "other"] = (
         "bank_transfer"
     )

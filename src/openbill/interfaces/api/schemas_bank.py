@@ -7,14 +7,14 @@ refused where money belongs, request bodies refuse fields they do not know."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from openbill.domain.bank import format_amount
 from openbill.domain.metrics import Metric, NotEnoughData
-from openbill.interfaces.api.schemas import Amount, Code, Text, _In
+from openbill.interfaces.api.schemas import Amount, Code, IsoDate, Text, _In
 
 __all__ = [
     "AgingReport",
@@ -80,7 +80,7 @@ class BankAccount(BaseModel):
     ledger_account: str
     book_balance: str = Field(description="the balance of its ledger account in the book")
     statements: int
-    last_closing_on: date | None
+    last_closing_on: IsoDate | None
     last_closing: str | None = Field(description="closing balance of the latest statement")
     lines_new: int
     lines_review: int
@@ -104,7 +104,7 @@ class BankAccountIn(_In):
         default="", description="default: 1200, else the next free 12xx"
     )
     opening_balance: AmountOrEmpty = ""
-    opening_on: date | None = Field(default=None, description="date of the opening balance")
+    opening_on: IsoDate | None = Field(default=None, description="date of the opening balance")
 
 
 # -- statements ----------------------------------------------------------------------------------
@@ -115,8 +115,8 @@ class StatementImported(BaseModel):
     account: str
     format: str
     reference: str
-    period_from: date | None
-    period_to: date | None
+    period_from: IsoDate | None
+    period_to: IsoDate | None
     currency: str
     opening: str | None
     closing: str | None
@@ -137,7 +137,7 @@ class RuleTotal(BaseModel):
 class LineOutcome(BaseModel):
     line: int
     account: str
-    booked_on: date
+    booked_on: IsoDate
     amount: str
     currency: str
     counterparty: str
@@ -192,14 +192,14 @@ class BankStatement(BaseModel):
     format: str
     reference: str
     sequence: str
-    created_on: date | None
-    period_from: date | None
-    period_to: date | None
+    created_on: IsoDate | None
+    period_from: IsoDate | None
+    period_to: IsoDate | None
     currency: str
     opening: str | None
-    opening_on: date | None
+    opening_on: IsoDate | None
     closing: str | None
-    closing_on: date | None
+    closing_on: IsoDate | None
     entries: int
     new_entries: int
     source_name: str
@@ -220,8 +220,8 @@ class BankStatementPage(BaseModel):
 class BankLine(BaseModel):
     id: int
     account: str
-    booked_on: date
-    value_date: date | None
+    booked_on: IsoDate
+    value_date: IsoDate | None
     amount: str
     currency: str
     counterparty: str
@@ -372,7 +372,7 @@ class BankSettingsChange(_In):
 
 class ReconciliationItem(BaseModel):
     id: int = Field(description="bank line or journal entry id")
-    on: date
+    on: IsoDate
     amount: str
     what: str
 
@@ -384,7 +384,7 @@ class Reconciliation(BaseModel):
     period: str
     currency: str
     statement_balance: str | None
-    statement_on: date | None
+    statement_on: IsoDate | None
     statement_reference: str
     book_balance: str
     difference: str | None = Field(description="statement balance - book balance")
@@ -433,11 +433,11 @@ class AgingTotal(BaseModel):
 class BaseRate(BaseModel):
     currency: str
     rate: str | None = Field(description="1 currency = rate base currency; null: no rate")
-    rate_date: date | None
+    rate_date: IsoDate | None
 
 
 class AgingReport(BaseModel):
-    as_of: date
+    as_of: IsoDate
     labels: list[str]
     base_currency: str
     rows: list[AgingRow]
@@ -494,17 +494,17 @@ class WrittenOff(BaseModel):
     number: str
     customer: str
     currency: str
-    issued: date
-    due: date
-    closed: date
+    issued: IsoDate
+    due: IsoDate
+    closed: IsoDate
     paid: str
     written_off: str
 
 
 class MetricsReport(BaseModel):
     customer: str
-    date_from: date
-    date_to: date
+    date_from: IsoDate
+    date_to: IsoDate
     currencies: list[CurrencyMetrics]
     customers: list[CustomerMetrics]
     written_off: list[WrittenOff]
@@ -560,7 +560,7 @@ class JournalLine(BaseModel):
 
 class JournalEntry(BaseModel):
     id: int
-    entry_date: date
+    entry_date: IsoDate
     kind: str
     description: str
     source_table: str
@@ -579,11 +579,11 @@ class JournalPage(BaseModel):
 
 
 class StatementLine(BaseModel):
-    on: date
+    on: IsoDate
     kind: str
     reference: str
     description: str
-    due_date: date | None
+    due_date: IsoDate | None
     debit: str
     credit: str
     balance: str
@@ -601,8 +601,8 @@ class StatementSection(BaseModel):
 class CustomerStatement(BaseModel):
     customer: str
     name: str
-    date_from: date
-    date_to: date
+    date_from: IsoDate
+    date_to: IsoDate
     sections: list[StatementSection] = Field(description="one per currency")
 
 

@@ -10,14 +10,13 @@ every request body refuses fields it does not know (`extra="forbid"`).
 
 from __future__ import annotations
 
-import datetime as dt
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from openbill.interfaces.api.schemas import InvoiceDetail, InvoiceIn, LineIn
+from openbill.interfaces.api.schemas import InvoiceDetail, InvoiceIn, IsoDate, LineIn
 
 __all__ = [
     "decimal_text",
@@ -172,7 +171,7 @@ class TaxRule(BaseModel):
     id: int
     jurisdiction: str
     tax_class: str
-    valid_from: date
+    valid_from: IsoDate
     category: str
     rate: str = Field(description="percent, e.g. 19")
     exemption_reason: str
@@ -187,7 +186,7 @@ class TaxRulePage(BaseModel):
 class TaxRuleIn(_In):
     jurisdiction: Country
     tax_class: Code32
-    valid_from: date
+    valid_from: IsoDate
     category: Literal["S", "Z", "E", "AE", "K", "G", "O"]
     rate: Decimal10 = Field(description='percent, e.g. "19"')
     exemption_reason: Text300 = ""
@@ -221,7 +220,7 @@ class Price(BaseModel):
     id: int
     charge_code: str
     currency: str
-    effective_from: date
+    effective_from: IsoDate
     model: str
     params: dict[str, Any] = Field(description="numbers as decimal strings")
     includes_tax: bool
@@ -236,7 +235,7 @@ class PricePage(BaseModel):
 class PriceIn(_In):
     charge_code: Code32
     currency: Currency
-    effective_from: date
+    effective_from: IsoDate
     model: Literal["flat", "per_unit", "graduated", "volume", "package", "percentage", "minimum"]
     params: dict[str, Any] = Field(
         description='the model\'s parameters, numbers as decimal strings: {"unit_price": '
@@ -252,15 +251,15 @@ class PriceIn(_In):
 
 class ContractPrice(BaseModel):
     charge_code: str
-    effective_from: date
+    effective_from: IsoDate
     unit_price: str
 
 
 class Contract(BaseModel):
     number: str
     customer: str
-    valid_from: date
-    valid_to: date | None
+    valid_from: IsoDate
+    valid_to: IsoDate | None
     currency: str
     payment_terms: str | None
     grouping: str
@@ -282,8 +281,8 @@ class ContractPage(BaseModel):
 class ContractIn(_In):
     number: Number40
     customer: Code32
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: IsoDate
+    valid_to: IsoDate | None = None
     currency: Currency | Literal[""] = ""
     payment_terms: Terms = ""
     grouping: Literal["per_delivery", "per_po", "per_period"] = "per_period"
@@ -295,7 +294,7 @@ class ContractIn(_In):
 
 class ContractPriceIn(_In):
     charge_code: Code32
-    effective_from: date
+    effective_from: IsoDate
     unit_price: Decimal10
 
 
@@ -313,8 +312,8 @@ class PurchaseOrder(BaseModel):
     number: str
     customer: str
     contract: str | None
-    valid_from: date | None
-    valid_to: date | None
+    valid_from: IsoDate | None
+    valid_to: IsoDate | None
     currency: str
     created_at: datetime
     lines: list[PoLine]
@@ -328,8 +327,8 @@ class PurchaseOrderPage(BaseModel):
 class PurchaseOrderIn(_In):
     customer: Code32
     number: Number40
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
     contract: Text40 = ""
     currency: Currency | Literal[""] = ""
 
@@ -364,7 +363,7 @@ class Delivery(BaseModel):
     po: str | None
     po_line: int | None
     charge_code: str
-    date: dt.date
+    date: IsoDate
     status: str = Field(description="confirmed or pending")
     shipped: str | None
     accepted: str | None
@@ -400,8 +399,8 @@ class DeliveriesImported(BaseModel):
 
 
 class BillingIn(_In):
-    through: date = Field(description="bill confirmed deliveries up to this date")
-    document_date: date | None = Field(default=None, description="of the drafts [today]")
+    through: IsoDate = Field(description="bill confirmed deliveries up to this date")
+    document_date: IsoDate | None = Field(default=None, description="of the drafts [today]")
 
 
 class PreparedDocument(BaseModel):
@@ -444,7 +443,7 @@ class DraftIn(_In):
     names its price."""
 
     customer: Code32
-    document_date: date | None = None
+    document_date: IsoDate | None = None
     currency: Currency | Literal[""] = ""
     buyer_reference: Text100 = ""
     lines: Annotated[list[LineIn], Field(max_length=1000)] = []
@@ -518,7 +517,7 @@ class Draft(BaseModel):
     number: str = Field(description="the number it was issued as; empty while a draft")
     customer: str
     customer_name: str
-    document_date: date
+    document_date: IsoDate
     currency: str
     payment_terms: str
     buyer_reference: str
@@ -533,7 +532,7 @@ class Draft(BaseModel):
 
 
 class IssueIn(_In):
-    issue_date: date | None = Field(default=None, description="[today]")
+    issue_date: IsoDate | None = Field(default=None, description="[today]")
 
 
 class Verified(BaseModel):
@@ -583,20 +582,20 @@ class CreditIn(_In):
     """A credit note for an invoice: all of it, or quantities of some of its lines."""
 
     reason: Reason500
-    date: dt.date | None = Field(default=None, description="of the credit note [today]")
+    date: IsoDate | None = Field(default=None, description="of the credit note [today]")
     lines: Annotated[list[CreditLineIn], Field(max_length=1000)] = []
 
 
 class VoidIn(_In):
     reason: Reason500
-    date: dt.date | None = Field(default=None, description="of the credit note [today]")
+    date: IsoDate | None = Field(default=None, description="of the credit note [today]")
 
 
 class WriteOff(BaseModel):
-    on: date
+    on: IsoDate
     amount: str
     reason: str
-    reversed_on: date | None
+    reversed_on: IsoDate | None
 
 
 class InvoiceShown(InvoiceDetail):

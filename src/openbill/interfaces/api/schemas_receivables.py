@@ -17,6 +17,7 @@ from openbill.interfaces.api.schemas import (
     AllocationIn,
     Amount,
     Code,
+    IsoDate,
     Payment,
     PaymentIn,
     PaymentRecorded,
@@ -152,7 +153,7 @@ class PaymentAllocation(BaseModel):
     invoice: str
     currency: str = Field(description="the invoice's currency")
     amount: str = Field(description="in the invoice's currency")
-    allocated_on: dt.date
+    allocated_on: IsoDate
     payment_amount: str = Field(description="what it took of the payment, in its currency")
     rate: str | None = Field(description="1 invoice currency = rate payment currency; null: same")
     exchange_difference: str | None = Field(description="realised, in base currency; + a gain")
@@ -168,7 +169,7 @@ class AllocateIn(_In):
     first."""
 
     to: Annotated[list[AllocationIn], Field(max_length=MAX_ALLOCATIONS)] = []
-    date: dt.date | None = None
+    date: IsoDate | None = None
     rate: MaybeRate = ""
     invoice_currency: MaybeCurrency = ""
     keep_difference: bool = False
@@ -182,7 +183,7 @@ class Allocated(BaseModel):
 
 class ReverseIn(_In):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
 
 class Reversed(BaseModel):
@@ -260,7 +261,7 @@ class RefundIn(_In):
     customer: Code
     amount: Amount
     currency: MaybeCurrency = ""
-    date: dt.date | None = None
+    date: IsoDate | None = None
     method: Method = "bank_transfer"
     reference: Annotated[str, StringConstraints(max_length=140)] = ""
 
@@ -270,7 +271,7 @@ class Refund(BaseModel):
     customer: str
     currency: str
     amount: str
-    refunded_on: dt.date
+    refunded_on: IsoDate
     method: str
     reference: str
 
@@ -282,7 +283,7 @@ class RefundPage(BaseModel):
 
 class CreditApplyIn(_In):
     currency: MaybeCurrency = ""
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
 
 class CreditApplied(BaseModel):
@@ -295,7 +296,7 @@ class WriteOffIn(_In):
     invoice: Code
     reason: Reason
     amount: MaybeAmount = Field("", description="empty: everything still open")
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
 
 class WriteOff(BaseModel):
@@ -305,9 +306,9 @@ class WriteOff(BaseModel):
     currency: str
     amount: str
     reason: str
-    written_off_on: dt.date
+    written_off_on: IsoDate
     small_difference: bool = Field(description="closed a small payment difference")
-    reversed_on: dt.date | None = Field(description="taken back (an undone bank match)")
+    reversed_on: IsoDate | None = Field(description="taken back (an undone bank match)")
     reversal_reason: str
 
 
@@ -331,7 +332,7 @@ class Tolerance(BaseModel):
 class FxRateIn(_In):
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
 
-    date: dt.date
+    date: IsoDate
     from_: Currency = Field(alias="from")
     to: Currency
     rate: Rate = Field(description="1 `from` = rate `to`")
@@ -341,7 +342,7 @@ class FxRate(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     id: int
-    date: dt.date
+    date: IsoDate
     from_: str = Field(alias="from")
     to: str
     rate: str
@@ -356,11 +357,11 @@ class FxRatePage(BaseModel):
 class RateInUse(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    on: dt.date
+    on: IsoDate
     from_: str = Field(alias="from")
     to: str
     rate: str = Field(description="1 `from` = rate `to`")
-    rate_date: dt.date | None = Field(description="the date of the stored rate used")
+    rate_date: IsoDate | None = Field(description="the date of the stored rate used")
 
 
 class FxImported(BaseModel):
@@ -381,9 +382,9 @@ class DisputeIn(_In):
     amount: MaybeAmount = Field("", description="empty: all that can be disputed")
     line: Annotated[int, Field(ge=1, le=1000)] | None = None
     owner: Annotated[str, StringConstraints(max_length=100)] = ""
-    due_on: dt.date | None = None
+    due_on: IsoDate | None = None
     note: LongText = ""
-    opened_on: dt.date | None = None
+    opened_on: IsoDate | None = None
 
 
 class Dispute(BaseModel):
@@ -397,11 +398,11 @@ class Dispute(BaseModel):
     currency: str
     status: str
     owner: str
-    due_on: dt.date | None
+    due_on: IsoDate | None
     overdue: bool
-    opened_on: dt.date
+    opened_on: IsoDate
     opened_by: str
-    closed_on: dt.date | None
+    closed_on: IsoDate | None
     resolution: str
 
 
@@ -420,7 +421,7 @@ class TimelineEntry(BaseModel):
 
 class ResolutionOut(BaseModel):
     kind: str
-    resolved_on: dt.date
+    resolved_on: IsoDate
     resolved_by: str
     credit_note: str | None
     credit_note_total: str | None
@@ -440,7 +441,7 @@ class DisputeChange(_In):
     """The fields to change; a field left out keeps its value."""
 
     owner: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    due_on: dt.date | None = None
+    due_on: IsoDate | None = None
     amount: Amount | None = None
     note: LongText = ""
 
@@ -478,7 +479,7 @@ class CreditNoteIn(_In):
     the whole invoice (refused when that is more than the amount in dispute)."""
 
     lines: Annotated[list[CreditLineIn], Field(max_length=MAX_CREDIT_LINES)] = []
-    date: dt.date | None = None
+    date: IsoDate | None = None
     note: LongText = ""
 
 
@@ -495,14 +496,14 @@ class RebillIn(_In):
     """Credit the whole invoice and issue the corrected one with these lines."""
 
     lines: Annotated[list[RebillLineIn], Field(min_length=1, max_length=MAX_CREDIT_LINES)]
-    date: dt.date | None = None
+    date: IsoDate | None = None
     note: LongText = ""
 
 
 class RejectionIn(_In):
     explanation: Annotated[str, StringConstraints(min_length=10, max_length=4000)]
     send_mail: bool = Field(True, description="false: you tell the customer another way")
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
 
 class Resolved(BaseModel):
@@ -533,8 +534,8 @@ class ReportGroup(BaseModel):
 
 
 class DisputeReport(BaseModel):
-    date_from: dt.date | None
-    date_to: dt.date | None
+    date_from: IsoDate | None
+    date_to: IsoDate | None
     total: ReportGroup
     by_reason: list[ReportGroup]
     by_charge_code: list[ReportGroup]
@@ -638,7 +639,7 @@ class CustomerDunningIn(_In):
 
 
 class RunIn(_In):
-    as_of: dt.date
+    as_of: IsoDate
     dry_run: bool = False
     customer: Annotated[str, StringConstraints(max_length=64)] = ""
 
@@ -654,7 +655,7 @@ class ReportLine(BaseModel):
 
 class RunReport(BaseModel):
     run_id: int | None
-    as_of: dt.date
+    as_of: IsoDate
     dry_run: bool
     invoices_seen: int
     steps_taken: int
@@ -666,7 +667,7 @@ class RunReport(BaseModel):
 
 class Run(BaseModel):
     id: int
-    as_of: dt.date
+    as_of: IsoDate
     status: str
     actor: str
     invoices_seen: int
@@ -685,7 +686,7 @@ class RunPage(BaseModel):
 
 
 class HistoryStep(BaseModel):
-    taken_on: dt.date
+    taken_on: IsoDate
     step_no: int
     policy: str
     actions: str
@@ -698,7 +699,7 @@ class HistoryStep(BaseModel):
 
 
 class HistorySkip(BaseModel):
-    on: dt.date
+    on: IsoDate
     reason: str
     detail: str
 
@@ -713,16 +714,16 @@ class DunningHistory(BaseModel):
 class PromiseIn(_In):
     customer: Code
     amount: Amount
-    pay_by: dt.date
+    pay_by: IsoDate
     note: Annotated[str, StringConstraints(max_length=500)] = ""
-    made_on: dt.date | None = None
+    made_on: IsoDate | None = None
 
 
 class Promise(BaseModel):
     id: int
     customer: str
-    made_on: dt.date
-    pay_by: dt.date
+    made_on: IsoDate
+    pay_by: IsoDate
     amount: str
     currency: str
     status: str

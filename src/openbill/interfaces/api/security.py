@@ -66,13 +66,15 @@ def principal_of(request: Request) -> Principal | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send the API key as `Authorization: Bearer <key>`")
-        found = access.api_key_principal(book.uow(), token.strip())
+        # Read-only: a writable unit of work takes SQLite's write lock at once; the key's
+        # last use is noted (once a minute) in one of its own.
+        found = access.api_key_principal(book.uow(read_only=True), token.strip(), book.uow)
         if found is None:
             raise Unauthenticated("the API key is not valid: it was revoked or mistyped")
     else:
         token = request.cookies.get(SESSION_COOKIE, "")
         if token:
-            found = access.session_principal(book.uow(), token)
+            found = access.session_principal(book.uow(read_only=True), token, writer=book.uow)
     setattr(request.state, _STATE, found)
     return found
 

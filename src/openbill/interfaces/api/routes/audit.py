@@ -13,7 +13,6 @@ administrators).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -21,6 +20,7 @@ from fastapi import APIRouter, Query
 from openbill.domain.access import AUDIT_READ
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
+from openbill.interfaces.api.schemas import IsoDate
 from openbill.interfaces.api.schemas_bank import (
     AuditEvent,
     AuditPage,
@@ -54,8 +54,8 @@ def entity_audit(
     record_id: Annotated[str, Query(max_length=100, description="with record_type")] = "",
     actor: Annotated[str, Query(max_length=100, description="user name or api-key:NAME")] = "",
     action: Annotated[str, Query(max_length=100, description="e.g. customer.updated")] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> AuditPage:
     wanted = pb.AuditFilter(record_type, record_id, actor, action, date_from, date_to)
     return _page(
@@ -77,8 +77,8 @@ def book_audit(
     record_id: Annotated[str, Query(max_length=100, description="with record_type")] = "",
     actor: Annotated[str, Query(max_length=100, description="user name or api-key:NAME")] = "",
     action: Annotated[str, Query(max_length=100, description="e.g. log_in_failed")] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> AuditPage:
     wanted = pb.AuditFilter(record_type, record_id, actor, action, date_from, date_to)
     return _page(pb.audit_page(caller.uow(read_only=True), None, decode(cursor), limit, wanted))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, date
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -25,6 +25,7 @@ from openbill.interfaces.api.http import etag, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.problems import problem
+from openbill.interfaces.api.schemas import IsoDate
 from openbill.interfaces.api.schemas_bank import (
     BankAccount,
     BankAccountIn,
@@ -361,8 +362,8 @@ def list_statements(
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     account: Account = "",
-    date_from: Annotated[date | None, Query(description="period reaches this day")] = None,
-    date_to: date | None = None,
+    date_from: Annotated[IsoDate | None, Query(description="period reaches this day")] = None,
+    date_to: IsoDate | None = None,
 ) -> BankStatementPage:
     page = pb.statements_page(
         caller.uow(read_only=True),
@@ -466,8 +467,8 @@ def list_lines(
     account: Account = "",
     status: Annotated[str, Query(description="new, review or matched")] = "",
     statement: Annotated[int | None, Query(description="only this statement's lines")] = None,
-    date_from: Annotated[date | None, Query(description="booked on or after")] = None,
-    date_to: Annotated[date | None, Query(description="booked on or before")] = None,
+    date_from: Annotated[IsoDate | None, Query(description="booked on or after")] = None,
+    date_to: Annotated[IsoDate | None, Query(description="booked on or before")] = None,
 ) -> BankLinePage:
     wanted = pb.LineFilter(account, status, statement, date_from, date_to)
     page = pb.lines_page(caller.uow(read_only=True), caller.entity, decode(cursor), limit, wanted)

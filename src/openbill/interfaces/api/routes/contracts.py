@@ -4,7 +4,6 @@ number is refused; a new negotiated price takes over from its date."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -13,7 +12,7 @@ from openbill.domain.access import INVOICES_PREPARE, READ
 from openbill.domain.rejections import InvalidState
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
-from openbill.interfaces.api.schemas import amount
+from openbill.interfaces.api.schemas import IsoDate, amount
 from openbill.interfaces.api.schemas_commercial import (
     Contract,
     ContractIn,
@@ -68,7 +67,9 @@ def list_contracts(
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     customer: Annotated[str, Query(max_length=64)] = "",
-    active_on: Annotated[date | None, Query(description="only those in force on this date")] = None,
+    active_on: Annotated[
+        IsoDate | None, Query(description="only those in force on this date")
+    ] = None,
 ) -> ContractPage:
     page = pc.contracts_page(
         caller.uow(read_only=True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -51,7 +52,12 @@ def list_customers(
     return CustomerPage(data=[_customer(r) for r in page.rows], next_cursor=encode(page.after_id))
 
 
-@router.get("/{code}", response_model=Customer, summary="One customer; its ETag is its revision")
+@router.get(
+    "/{code}",
+    response_model=Customer,
+    summary="One customer; its ETag is its revision",
+    responses={304: {"description": "not changed since the ETag sent as If-None-Match"}},
+)
 def get_customer(
     code: str,
     request: Request,
@@ -96,7 +102,10 @@ def create_customer(
         )
     row = pages.customer_record(caller.uow(read_only=True), caller.entity, body.code)
     response.headers["ETag"] = etag(row["revision"])
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/customers/{body.code}"
+    # Header values are Latin-1: the code, any Unicode, travels percent-encoded.
+    response.headers["Location"] = (
+        f"/v1/entities/{quote(caller.entity, safe='')}/customers/{quote(body.code, safe='')}"
+    )
     return _customer(row)
 
 

@@ -12,7 +12,6 @@ Content-Length says it is larger.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,7 +22,7 @@ from openbill.domain.rejections import InvalidInput
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.commercial_common import bounded_body, too_large
-from openbill.interfaces.api.schemas import amount
+from openbill.interfaces.api.schemas import IsoDate, amount
 from openbill.interfaces.api.schemas_commercial import (
     BillingIn,
     DeliveriesImported,
@@ -226,8 +225,8 @@ def list_deliveries(
         str,
         Query(description="confirmed, pending, or to_bill (what the next billing run looks at)"),
     ] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> DeliveryPage:
     page = pc.deliveries_page(
         caller.uow(read_only=True),

@@ -8,7 +8,6 @@ re-bill, rejection) need `disputes.resolve`."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -20,7 +19,7 @@ from openbill.interfaces.api.http import etag, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.dunning import sender_address
-from openbill.interfaces.api.schemas import amount
+from openbill.interfaces.api.schemas import IsoDate, amount
 from openbill.interfaces.api.schemas_receivables import (
     AttachmentIn,
     CreditNoteIn,
@@ -148,8 +147,8 @@ def list_disputes(
     invoice: Annotated[str, Query(max_length=40)] = "",
     owner: Annotated[str, Query(max_length=100)] = "",
     reason: Annotated[str, Query(max_length=32)] = "",
-    opened_from: date | None = None,
-    opened_to: date | None = None,
+    opened_from: IsoDate | None = None,
+    opened_to: IsoDate | None = None,
 ) -> DisputePage:
     wanted = rp.DisputeFilter(status, customer, invoice, owner, reason, opened_from, opened_to)
     page = rp.disputes_page(
@@ -181,8 +180,8 @@ def _group(g: Group) -> dict[str, Any]:
 )
 def report(
     caller: Annotated[Caller, allowed(READ)],
-    date_from: Annotated[date | None, Query(description="cases opened on or after")] = None,
-    date_to: Annotated[date | None, Query(description="cases opened on or before")] = None,
+    date_from: Annotated[IsoDate | None, Query(description="cases opened on or after")] = None,
+    date_to: Annotated[IsoDate | None, Query(description="cases opened on or before")] = None,
 ) -> DisputeReport:
     if date_from and date_to and date_from > date_to:
         raise InvalidInput(

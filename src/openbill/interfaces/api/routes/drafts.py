@@ -10,7 +10,6 @@ Who may do what: preparing, verifying and resolving a finding after fixing its s
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -36,7 +35,7 @@ from openbill.interfaces.api.routes.commercial_common import (
     work_key,
 )
 from openbill.interfaces.api.routes.invoices import _invoice
-from openbill.interfaces.api.schemas import InvoicePage, amount
+from openbill.interfaces.api.schemas import InvoicePage, IsoDate, amount
 from openbill.interfaces.api.schemas_commercial import (
     Discrepancy,
     DiscrepancyPage,
@@ -76,8 +75,8 @@ def list_drafts(
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     customer: Annotated[str, Query(max_length=64)] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> InvoicePage:
     wanted = pages.InvoiceFilter(customer, "", "draft", date_from, date_to)
     page = pages.invoices_page(

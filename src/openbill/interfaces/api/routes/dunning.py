@@ -12,7 +12,6 @@ was not chosen: an administrator reads no billing records, so could not read the
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -24,6 +23,7 @@ from openbill.domain.rejections import InvalidState
 from openbill.interfaces.api.http import etag, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
+from openbill.interfaces.api.schemas import IsoDate
 from openbill.interfaces.api.schemas_receivables import (
     CustomerDunning,
     CustomerDunningIn,
@@ -240,8 +240,8 @@ def list_runs(
     caller: Annotated[Caller, allowed(READ)],
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> RunPage:
     wanted = rp.RunFilter(date_from, date_to)
     page = rp.runs_page(caller.uow(read_only=True), caller.entity, decode(cursor), limit, wanted)

@@ -11,7 +11,6 @@ base-currency values of reports.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -21,6 +20,7 @@ from openbill.domain.rejections import InvalidInput
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.uploads import UploadRoute, csv_body
+from openbill.interfaces.api.schemas import IsoDate
 from openbill.interfaces.api.schemas_receivables import (
     FxImported,
     FxRate,
@@ -64,15 +64,15 @@ def list_rates(
     limit: Limit = DEFAULT_PAGE_SIZE,
     from_currency: Annotated[str, Query(alias="from", pattern=_CURRENCY_OR_NONE)] = "",
     to_currency: Annotated[str, Query(alias="to", pattern=_CURRENCY_OR_NONE)] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> FxRatePage:
     wanted = rp.RateFilter(from_currency, to_currency, date_from, date_to)
     page = rp.rates_page(caller.uow(read_only=True), caller.entity, decode(cursor), limit, wanted)
     return FxRatePage(data=[_fx_rate(r) for r in page.rows], next_cursor=encode(page.after_id))
 
 
-def _in_use(caller: Caller, on: date, source: str, target: str) -> RateInUse:
+def _in_use(caller: Caller, on: IsoDate, source: str, target: str) -> RateInUse:
     found = rp.rate_in_use(caller.uow(read_only=True), caller.entity, on, source, target)
     return RateInUse(
         on=found.on,
@@ -89,7 +89,7 @@ def _in_use(caller: Caller, on: date, source: str, target: str) -> RateInUse:
     summary="The rate used on a day: stored that day or up to 7 days before, either way round",
 )
 def rate_on(
-    on: date,
+    on: IsoDate,
     from_currency: CurrencyPath,
     to_currency: CurrencyPath,
     caller: Annotated[Caller, allowed(READ)],

@@ -5,12 +5,13 @@ routes.outbox."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 
 from openbill.domain.access import INVOICES_ISSUE, READ
+from openbill.domain.invoice import DocumentKind, DocumentStatus
 from openbill.interfaces.api.http import model_tag, not_modified
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
@@ -21,7 +22,7 @@ from openbill.interfaces.api.routes.commercial_common import (
     line_specs,
     work_key,
 )
-from openbill.interfaces.api.schemas import Invoice, InvoicePage, amount
+from openbill.interfaces.api.schemas import Invoice, InvoicePage, IsoDate, amount
 from openbill.interfaces.api.schemas_commercial import CreditIn, InvoiceCreate, InvoiceShown, VoidIn
 from openbill.interfaces.api.security import Caller, allowed
 from openbill.usecases import invoices as inv
@@ -31,12 +32,18 @@ from openbill.usecases import pages_commercial as pc
 router = APIRouter(
     prefix="/entities/{entity}/invoices", tags=["invoices"], route_class=IdempotentRoute
 )
+# The values of the filters, and empty (as a form sends a filter left unchosen): any. One
+# Literal rather than a union with the enumeration, so that a refusal names the field alone.
 Status = Annotated[
-    str,
+    Literal[("", *(s.value for s in DocumentStatus))],  # type: ignore[valid-type]
     Query(
         description="draft, issued (open, not due), partially_paid, paid, overdue, void, "
-        "applied or written_off"
+        "applied or written_off; empty: any"
     ),
+]
+Kind = Annotated[
+    Literal[("", *(k.value for k in DocumentKind))],  # type: ignore[valid-type]
+    Query(description="invoice or credit_note; empty: any"),
 ]
 
 
@@ -62,11 +69,13 @@ def list_invoices(
     limit: Limit = DEFAULT_PAGE_SIZE,
     status: Status = "",
     customer: Annotated[str, Query(max_length=64)] = "",
-    kind: Annotated[str, Query(description="invoice or credit_note")] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    kind: Kind = "",
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
     number: Annotated[str, Query(max_length=40)] = "",
-    as_of: Annotated[date | None, Query(description="the status as of this date [today]")] = None,
+    as_of: Annotated[
+        IsoDate | None, Query(description="the status as of this date [today]")
+    ] = None,
 ) -> InvoicePage:
     wanted = pages.InvoiceFilter(customer, kind, status, date_from, date_to, number)
     page = pages.invoices_page(
@@ -80,7 +89,9 @@ def _shown(caller: Caller, number: str) -> InvoiceShown:
 
 
 def _created(response: Response, caller: Caller, number: str) -> InvoiceShown:
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/invoices/{number}"
+    response.headers["Location"] = (
+        f"/v1/entities/{quote(caller.entity, safe='')}/invoices/{quote(number, safe='')}"
+    )
     return _shown(caller, number)
 
 

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openbill.domain.access import READ, Unauthenticated
 from openbill.interfaces.api.idempotency import IdempotentRoute
+from openbill.interfaces.api.openapi import LOGGED_IN
 from openbill.interfaces.api.schemas import Entity, Me
 from openbill.interfaces.api.security import LOG_IN_FIRST, Caller, allowed, principal_of
 from openbill.usecases import masterdata as md
@@ -19,7 +20,14 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/me", tags=["meta"], response_model=Me, summary="The caller: role, entities, actions")
+@router.get(
+    "/me",
+    tags=["meta"],
+    response_model=Me,
+    summary="The caller: role, entities, actions",
+    responses={401: {"description": "not logged in: no API key or session, or a bad one"}},
+    openapi_extra={"security": LOGGED_IN},
+)
 async def me(request: Request) -> Me:
     principal = await run_in_threadpool(principal_of, request)
     if principal is None:

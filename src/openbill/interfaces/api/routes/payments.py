@@ -10,7 +10,6 @@ field, reason), unless `keep_good`; `dry_run` checks and reports and records not
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -29,7 +28,7 @@ from openbill.interfaces.api.http import model_tag, not_modified
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.uploads import UploadRoute, csv_body
-from openbill.interfaces.api.schemas import Payment, PaymentPage, amount
+from openbill.interfaces.api.schemas import IsoDate, Payment, PaymentPage, amount
 from openbill.interfaces.api.schemas_receivables import (
     Allocated,
     AllocateIn,
@@ -110,8 +109,8 @@ def list_payments(
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     customer: Annotated[str, Query(max_length=64)] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> PaymentPage:
     wanted = pages.PaymentFilter(customer, date_from, date_to)
     page = pages.payments_page(

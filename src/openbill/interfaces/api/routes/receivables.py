@@ -14,7 +14,6 @@ remainders with a write-off automatically, so it is a write-off decided in advan
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -22,7 +21,7 @@ from fastapi import APIRouter, Path, Query, Response
 from openbill.domain.access import PAYMENTS_POST, READ, WRITEOFFS_WRITE
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
-from openbill.interfaces.api.schemas import amount
+from openbill.interfaces.api.schemas import IsoDate, amount
 from openbill.interfaces.api.schemas_receivables import (
     CreditApplied,
     CreditApplyIn,
@@ -81,8 +80,8 @@ def list_refunds(
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     customer: Annotated[str, Query(max_length=64)] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> RefundPage:
     wanted = rp.RefundFilter(customer, date_from, date_to)
     page = rp.refunds_page(caller.uow(read_only=True), caller.entity, decode(cursor), limit, wanted)
@@ -151,8 +150,8 @@ def list_write_offs(
     limit: Limit = DEFAULT_PAGE_SIZE,
     customer: Annotated[str, Query(max_length=64)] = "",
     invoice: Annotated[str, Query(max_length=40)] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> WriteOffPage:
     wanted = rp.WriteOffFilter(customer, invoice, date_from, date_to)
     page = rp.write_offs_page(

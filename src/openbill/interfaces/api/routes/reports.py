@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -17,6 +16,7 @@ from openbill.domain.money import format_minor
 from openbill.domain.rejections import InvalidInput, Rejection
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
+from openbill.interfaces.api.schemas import IsoDate
 from openbill.interfaces.api.schemas_bank import (
     AgingReport,
     AgingRow,
@@ -101,7 +101,7 @@ def _bounds(text: str) -> tuple[int, ...]:
 )
 def aging(
     caller: Annotated[Caller, allowed(READ)],
-    as_of: date,
+    as_of: IsoDate,
     buckets: Annotated[
         str, Query(max_length=100, description="upper bounds in days past due")
     ] = "30,60,90",
@@ -179,10 +179,10 @@ def aging(
 )
 def metrics(
     caller: Annotated[Caller, allowed(READ)],
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
     months: Annotated[int, Query(ge=1, le=met.MAX_PERIOD_MONTHS)] = 3,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
     customer: Annotated[str, Query(max_length=64, description="only this customer")] = "",
 ) -> MetricsReport:
     if as_of is not None and (date_from is not None or date_to is not None):
@@ -324,8 +324,8 @@ def ledger_entries(
     limit: Limit = DEFAULT_PAGE_SIZE,
     account: Annotated[str, Query(max_length=16, description="entries with a line on it")] = "",
     kind: Annotated[str, Query(max_length=24, description="invoice, payment ...")] = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> JournalPage:
     wanted = pb.EntryFilter(account, kind, date_from, date_to)
     page = pb.entries_page(caller.uow(read_only=True), caller.entity, decode(cursor), limit, wanted)
@@ -355,7 +355,7 @@ def ledger_entries(
 
 
 def _statement(
-    caller: Caller, customer: str, date_from: date | None, date_to: date | None
+    caller: Caller, customer: str, date_from: IsoDate | None, date_to: IsoDate | None
 ) -> st.Statement:
     end = date_to or caller.book.clock.today()
     start = date_from or end.replace(day=1)
@@ -365,8 +365,8 @@ def _statement(
         )
 
 
-From = Annotated[date | None, Query(description="first day [default: first of date_to's month]")]
-To = Annotated[date | None, Query(description="last day [default: today]")]
+From = Annotated[IsoDate | None, Query(description="first day [default: first of date_to's month]")]
+To = Annotated[IsoDate | None, Query(description="last day [default: today]")]
 
 
 @router.get(

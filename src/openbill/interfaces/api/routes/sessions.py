@@ -46,6 +46,10 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     status_code=201,
     response_model=Me,
     summary="Log in: sets the session cookie (429 after too many failures)",
+    responses={
+        401: {"description": "wrong user name or password, or the two-factor code is needed"},
+        429: {"description": "too many failed log-ins: wait Retry-After seconds"},
+    },
 )
 async def log_in(body: LogInBody, request: Request, response: Response) -> Me:
     book = book_of(request)
@@ -60,7 +64,13 @@ async def log_in(body: LogInBody, request: Request, response: Response) -> Me:
     return Me.of(done.principal)
 
 
-@router.delete("/current", status_code=204, summary="Log out: ends this session")
+@router.delete(
+    "/current",
+    status_code=204,
+    summary="Log out: ends this session",
+    responses={401: {"description": "there is no session to end"}},
+    openapi_extra={"security": [{"session": []}]},
+)
 async def log_out(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE, "")
     book = book_of(request)
