@@ -132,6 +132,9 @@ class Dashboard:
     disputes_open: int
     bank_lines_unmatched: int
     drafts: int
+    discrepancies: int = 0  # open findings of drafts, approvals left out
+    approvals: int = 0  # drafts waiting for a second person's approval
+    overdue: int = 0  # invoices with receivable open, due before the as-of day
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +232,7 @@ def dashboard(
         cash = uow.desk.cash_received(entity.id, month_start, today)
         open_rows = uow.reports.open_items(entity.id, today)
         ar = uow.desk.receivables_at(entity.id, ends)
-        waiting = uow.desk.waiting(entity.id)
+        waiting = uow.desk.waiting(entity.id, today)
     billed: dict[str, int] = defaultdict(int)
     monthly: dict[tuple[str, int, int], int] = defaultdict(int)
     for currency, day, minor in sales:
@@ -250,6 +253,9 @@ def dashboard(
         disputes_open=waiting["disputes"],
         bank_lines_unmatched=waiting["bank_lines"],
         drafts=waiting["drafts"],
+        discrepancies=waiting["discrepancies"],
+        approvals=waiting["approvals"],
+        overdue=waiting["overdue"],
     )
 
 
