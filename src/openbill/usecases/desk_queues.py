@@ -80,10 +80,10 @@ class QueueCounts:
 
 
 def queue_counts(uow: UnitOfWork, entity_code: str, today: date | None = None) -> QueueCounts:
-    """The count of every queue in one statement (the navigation shows them on each page)."""
+    """The count of every queue in one statement (the navigation shows them on each page):
+    all 0 for a legal entity that does not exist."""
     with uow:
-        entity = entity_by_code(uow, entity_code)
-        waiting = uow.desk.waiting(entity.id, today or uow.clock.today())
+        waiting = uow.desk.waiting_of(entity_code, today or uow.clock.today())
     return QueueCounts(
         drafts=waiting["drafts"],
         discrepancies=waiting["discrepancies"],
@@ -358,7 +358,9 @@ def overdue_queue(uow: UnitOfWork, entity_code: str, as_of: date | None = None) 
                 )
             )
         last_run = uow.dunning.last_run_date(entity.id)
-        default_code = uow.dunning.policy(default_id).code if default_id is not None else ""
+        default_code = ""
+        if default_id is not None:
+            default_code = names.get(default_id) or uow.dunning.policy(default_id).code
     customers: dict[str, CustomerCollection] = {}
     for r in rows:
         code = r.customer_code

@@ -117,6 +117,15 @@ class DeskQueries:
         lines not matched (new or for review), drafts, open discrepancies of drafts (the
         approvals left out), drafts waiting for approval, and invoices overdue on `today`
         (receivable open, due before it)."""
+        return self._waiting(entity_id, today)
+
+    def waiting_of(self, entity_code: str, today: date) -> dict[str, int]:
+        """`waiting` for the legal entity with this code (all 0 when there is none), in one
+        statement: the navigation of every page shows these counts."""
+        e = t.legal_entities.c
+        return self._waiting(select(e.id).where(e.code == entity_code).scalar_subquery(), today)
+
+    def _waiting(self, entity_id: Any, today: date) -> dict[str, int]:
         c, ln, st, d = td.dispute_cases.c, tb.bank_lines.c, tb.bank_line_states.c, t.documents.c
         f = tv.discrepancies.c
         disputes = (

@@ -153,16 +153,12 @@ class Desk:
         """How many records wait in each queue (`desk_queues.QueueCounts`), one statement,
         read when a page first asks; None where no queue applies."""
         from openbill.domain.access import READ
-        from openbill.domain.rejections import Rejection
         from openbill.usecases import desk_queues
 
         if "counts" not in self._memo:
             found = None
             if self.with_counts and self.entity and self.may(READ):
-                try:
-                    found = desk_queues.queue_counts(self.uow(), self.entity)
-                except Rejection:  # the entity is gone: the page says so itself
-                    found = None
+                found = desk_queues.queue_counts(self.uow(), self.entity)
             self._memo["counts"] = found
         return self._memo["counts"]
 

@@ -144,7 +144,7 @@ def undo(
     def run() -> Done:
         bm.undo(desk.caller.uow(), bm.Undo(desk.entity, line_id, reason))
         return Done(
-            f"The decision on bank line {line_id} is undone; the line waits for review again.",
+            f"The decision on bank line {line_id} is undone; the line waits to be matched again.",
             f"{_base(desk)}/bank-lines",
         )
 

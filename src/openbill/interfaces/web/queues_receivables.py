@@ -27,7 +27,7 @@ from openbill.domain.access import (
     READ,
 )
 from openbill.domain.disputes import Reason
-from openbill.domain.rejections import InvalidInput
+from openbill.domain.rejections import InvalidInput, Rejection
 from openbill.interfaces.web import fmt
 from openbill.interfaces.web.actions import Done, answer, work_key
 from openbill.interfaces.web.forms import LongText, ShortText, day_of, plural
@@ -131,7 +131,8 @@ def run_dunning(
             text += ". Nothing was changed"
         return Done(text + ".", f"{_base(desk)}/overdue")
 
-    again = lambda errors, status: _overdue_page(request, desk, as_of, errors, status)  # noqa: E731
+    # The queue as of today beside the refusal (the date given may be what was refused).
+    again = lambda errors, status: _overdue_page(request, desk, "", errors, status)  # noqa: E731
     return answer(request, desk, "run", run, again)
 
 
@@ -490,9 +491,10 @@ def _payment_page(
         form = desk_queues.payment_form(
             desk.uow(), desk.entity, values.get("customer", ""), values.get("invoice", "")
         )
-    except InvalidInput:
+    except Rejection:
         if not errors:
             raise
+        # Beside a refusal, the form as typed (the customer or invoice may be what is wrong).
         form = desk_queues.payment_form(desk.uow(), desk.entity)
     context = {"title": "Record a payment", "form": form, "values": values, "errors": errors or {}}
     return html(
