@@ -104,7 +104,7 @@ def test_the_payments_page_does_not_grow_with_its_payments(queues, monkeypatch):
     with counting(queues.book.engine, monkeypatch) as seen:
         client.get(path)
     few = len(seen)
-    for n in range(2):
+    for _ in range(2):
         pay.record_payment(
             queues.book.uow(), pay.RecordPayment(ENTITY, "C1", "1.00", allocate="none")
         )

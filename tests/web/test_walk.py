@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.routing import APIRoute
-
 from fixtures_book import row_counts
 
 from openbill.domain.access import ROLE_ACTIONS, Role
