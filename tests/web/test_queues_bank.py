@@ -51,7 +51,7 @@ def test_each_line_waits_with_its_candidates_and_why(queues):
     # Line 4: 75.00 from Alpha GmbH against INV-2's 150.00 open.
     assert "50 % payment from C1: INV-2026-000002 75.00 EUR" in words
     # The two lines the matching posted itself, newest decision first, with their undo.
-    assert "The 2 latest lines matched, newest decision first" in words
+    assert "The latest lines matched (2), newest decision first" in words
     assert words.index("bank fees -12.34 EUR other, automatically") < words.index(
         "Beta SARL INV-2026-000003 50.00 EUR payment, automatically"
     )
