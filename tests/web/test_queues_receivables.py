@@ -260,7 +260,7 @@ def test_resolve_by_rebill_moves_what_was_paid(fresh_queues):
     ds.open_case(book.uow(actor="clerk"), ds.OpenCase(ENTITY, "INV-2026-000002", "price"))
     client, token = _client(fresh_queues, "manager", "/disputes/DSP-000002")
     page = client.get(f"{BASE}/disputes/DSP-000002").text
-    assert 'name="rebill_code_1" type="text" maxlength="64" value="TRAINING"' in page
+    assert 'name="rebill_code_1" type="text" maxlength="64" size="10" value="TRAINING"' in page
     words = _after(
         client,
         _post(
@@ -298,6 +298,18 @@ def test_the_case_forms_follow_the_role(queues):
 # payments
 
 
+def _payment(book, customer, reference):
+    """The id of the one payment of `customer` with `reference` (ids are the database's)."""
+    with book.uow(read_only=True) as uow:
+        found = [
+            p.id
+            for p in uow.money.payments(uow.entities.by_code(ENTITY).id, 100)
+            if p.customer_code == customer and p.reference == reference
+        ]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def test_record_a_payment_for_an_invoice(fresh_queues):
     book = fresh_queues.book
     client, token = _client(fresh_queues, "specialist", "/payments/new?invoice=INV-2026-000002")
@@ -325,10 +337,10 @@ def test_record_a_payment_for_an_invoice(fresh_queues):
     reply = _post(client, "/payments", token, amount="150.00", key="p2", **fields)
     assert reply.headers["location"] == f"{BASE}/invoices/INV-2026-000002"
     words = _after(client, reply)
-    # Payments 1 and 2 of the quarter, 3 the bank line: this is payment 4.
+    paid = _payment(book, "C1", "remittance 4711")
     assert (
-        "Payment 4 of 150.00 EUR from C1 recorded: 150.00 EUR allocated to INV-2026-000002; "
-        "the customer's credit is 0.00 EUR." in words
+        f"Payment {paid} of 150.00 EUR from C1 recorded: 150.00 EUR allocated to "
+        "INV-2026-000002; the customer's credit is 0.00 EUR." in words
     )
     assert open_of(book, "INV-2026-000002") == 0
     # The same form sent twice records one payment.
@@ -350,10 +362,12 @@ def test_record_a_payment_automatically_from_the_customer(fresh_queues):
         key="p3",
     )
     assert reply.headers["location"] == f"{BASE}/customers/C3"
+    words = _after(client, reply)
+    paid = _payment(book, "C3", "INV-2026-000004")
     # The reference names INV-4 (85.51 open): 85.51 paid, 14.49 kept as C3's credit.
     assert (
-        "Payment 4 of 100.00 EUR from C3 recorded: 85.51 EUR allocated to INV-2026-000004; "
-        "the customer's credit is 14.49 EUR." in _after(client, reply)
+        f"Payment {paid} of 100.00 EUR from C3 recorded: 85.51 EUR allocated to "
+        "INV-2026-000004; the customer's credit is 14.49 EUR." in words
     )
     assert open_of(book, "INV-2026-000004") == 0
 
