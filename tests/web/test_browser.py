@@ -88,8 +88,9 @@ def _free_port() -> int:
 def serving(url: str) -> Iterator[str]:
     """`openbill serve` on the book at `url`, as a process of its own; its address."""
     port = _free_port()
-    command = [str(Path(sys.executable).with_name("openbill")), "serve", "--db", url]
-    env = {**os.environ, "OPENBILL_SMTP_FROM": "ar@acme.example"}
+    command = [str(Path(sys.executable).with_name("openbill")), "serve"]
+    # The book's URL in the environment, not on the command line (where `ps` shows it).
+    env = {**os.environ, "OPENBILL_DATABASE_URL": url, "OPENBILL_SMTP_FROM": "ar@acme.example"}
     log = tempfile.TemporaryFile()
     server = subprocess.Popen(
         [*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
