@@ -176,3 +176,42 @@ def log_in(desk: Desk, username: str, password: str = PASSWORD, code: str = "") 
     )
     assert reply.status_code == 303, reply.text
     return client
+
+
+@pytest.fixture(scope="module")
+def queues(database_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    """The quarter with work in every queue (tests/web/queues_book.py), once per module, for
+    tests that only read or refuse. A test that changes records takes `fresh_queues`."""
+    from .queues_book import fill_queues
+
+    clock = FixedClock(datetime(2026, 1, 1, 9, 0, tzinfo=UTC))
+    where: Any
+    if database_backend == "sqlite":
+        where = nullcontext(f"sqlite:///{tmp_path_factory.mktemp('queues')}/book.db")
+    else:
+        where = fresh_pg_database(os.environ[PG_URL_ENV])
+    with where as url:
+        book = build_book(url, clock)
+        built = build_desk(book)
+        fill_quarter(book, clock)
+        fill_queues(book, clock)
+        try:
+            yield built
+        finally:
+            built.close()
+            book.close()
+
+
+@pytest.fixture
+def fresh_queues(book: Book, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
+    """The queues' book for one test alone (it changes records); letters go from SENDER."""
+    from .queues_book import SENDER, fill_queues
+
+    monkeypatch.setenv("OPENBILL_SMTP_FROM", SENDER)
+    built = build_desk(book)
+    fill_quarter(book, clock)
+    fill_queues(book, clock)
+    try:
+        yield built
+    finally:
+        built.close()

@@ -79,7 +79,10 @@ def test_dashboard_figures_link_to_their_lists(quarter):
         f"{BASE}/payments?date_from=2026-03-01&date_to=2026-03-20",
         f"{BASE}/disputes",
         f"{BASE}/bank-lines",
-        f"{BASE}/invoices?status=draft",
+        f"{BASE}/drafts",
+        f"{BASE}/discrepancies",
+        f"{BASE}/approvals",
+        f"{BASE}/overdue?as_of=2026-03-20",
         f"{BASE}/aging?as_of=2026-03-20",
     ):
         assert f'href="{href}"' in page, href
@@ -257,7 +260,9 @@ def test_disputes_and_bank_lines(quarter):
     assert "C2 Beta SARL INV-2026-000003 price open" in words and "50.00 EUR" in words
     assert "No cases." in text_of(_read(quarter, f"{BASE}/disputes?status=closed").text)
     words = text_of(_read(quarter, f"{BASE}/bank-lines").text)
-    assert "Main EUR 2026-03-19 Beta SARL INV-2026-000003 50.00 EUR new" in words
+    # No matching run has looked at the statement's two lines yet.
+    assert "Waiting for review 0 lines" in words and "Not looked at yet 2 lines" in words
+    assert "1 Main EUR, booked 2026-03-19 Beta SARL INV-2026-000003 50.00 EUR new" in words
     assert "bank fees -12.34 EUR new" in words
 
 
@@ -299,7 +304,19 @@ def test_keyboard_basics_in_the_layout(quarter):
     assert '<a class="skip" href="#main">Skip to content</a>' in page
     assert '<main id="main" tabindex="-1">' in page
     assert '<label for="q" class="visually-hidden">' in page and 'id="q" name="q"' in page
-    assert "Discrepancies (coming)" in page
+    # The queues in the navigation's menu, each with its count (the quarter: one draft, no
+    # finding, INV-2 overdue, the case on INV-3, two bank lines).
+    for path, label, key, count in (
+        ("drafts", "Drafts", "drafts", 1),
+        ("discrepancies", "Discrepancies", "discrepancies", 0),
+        ("overdue", "Overdue invoices", "overdue", 1),
+        ("disputes", "Dispute cases", "disputes", 1),
+        ("bank-lines", "Bank lines to review", "bank_lines", 2),
+    ):
+        assert (
+            f'<a href="{BASE}/{path}">{label} <span class="count" id="count-{key}">{count}</span>'
+            in page
+        ), path
     assert 'aria-current="page">Dashboard</a>' in page
     # Every input, select and textarea has a label.
     ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page)

@@ -1,6 +1,6 @@
 """What the web desk's pages read: the dashboard of a legal entity, a customer whole, an
-invoice with its history and audit trail, the search, and the lists of work waiting (bank
-lines not matched).
+invoice with its history and audit trail, and the search (the work queues read in
+`desk_queues`).
 
 Each function is one read-only unit of work, so the figures of a page come from one
 transaction and a page costs a few queries (docs/web.md counts them). The arithmetic is the
@@ -34,7 +34,6 @@ from openbill.domain.payment_import import parse_amount
 from openbill.domain.rejections import InvalidInput
 from openbill.ports import UnitOfWork
 from openbill.usecases._support import audit, customer_by_code, entity_by_code
-from openbill.usecases.bank_matching import _line_dict
 from openbill.usecases.dunning import HOLD_KINDS, _customer_view
 from openbill.usecases.reports import (
     DEFAULT_BUCKETS,
@@ -54,7 +53,6 @@ __all__ = [
     "RECENT_ROWS",
     "MAX_OPEN_ITEMS",
     "MAX_AUDIT_EVENTS",
-    "MAX_BANK_LINES",
     "Figure",
     "AgingBuckets",
     "DsoPoint",
@@ -69,7 +67,6 @@ __all__ = [
     "invoice_page",
     "invoice_audit",
     "search",
-    "unmatched_bank_lines",
     "amount_readings",
     "mask_account",
     "record_forged_request",
@@ -84,7 +81,6 @@ RECENT_ROWS = 20  # documents, payments and dispute cases shown on a customer's 
 MAX_OPEN_ITEMS = 500  # open items listed on a customer's page (the sums cover all)
 MAX_HISTORY_ROWS = 200  # dunning steps, mails, disputes of one invoice
 MAX_AUDIT_EVENTS = 500
-MAX_BANK_LINES = 500  # unmatched bank lines listed; the dashboard counts all
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,6 +128,9 @@ class Dashboard:
     disputes_open: int
     bank_lines_unmatched: int
     drafts: int
+    discrepancies: int = 0  # open findings of drafts, approvals left out
+    approvals: int = 0  # drafts waiting for a second person's approval
+    overdue: int = 0  # invoices with receivable open, due before the as-of day
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +228,7 @@ def dashboard(
         cash = uow.desk.cash_received(entity.id, month_start, today)
         open_rows = uow.reports.open_items(entity.id, today)
         ar = uow.desk.receivables_at(entity.id, ends)
-        waiting = uow.desk.waiting(entity.id)
+        waiting = uow.desk.waiting(entity.id, today)
     billed: dict[str, int] = defaultdict(int)
     monthly: dict[tuple[str, int, int], int] = defaultdict(int)
     for currency, day, minor in sales:
@@ -250,6 +249,9 @@ def dashboard(
         disputes_open=waiting["disputes"],
         bank_lines_unmatched=waiting["bank_lines"],
         drafts=waiting["drafts"],
+        discrepancies=waiting["discrepancies"],
+        approvals=waiting["approvals"],
+        overdue=waiting["overdue"],
     )
 
 
@@ -667,22 +669,6 @@ def search(uow: UnitOfWork, entity_code: str, text: str) -> SearchResults:
         by_amount=amount_documents,
         payments=tuple(dict(p._mapping) for p in payments),
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# work waiting
-
-
-def unmatched_bank_lines(
-    uow: UnitOfWork, entity_code: str, limit: int = MAX_BANK_LINES
-) -> tuple[dict[str, Any], ...]:
-    """Bank lines no decision accounts for yet: waiting for review first, then new ones."""
-    size = max(1, min(limit, MAX_BANK_LINES))
-    with uow:
-        entity = entity_by_code(uow, entity_code)
-        review = uow.bank.lines(entity.id, status="review", limit=size)
-        new = uow.bank.lines(entity.id, status="new", limit=size)
-    return tuple(_line_dict(r) for r in [*review, *new][:size])
 
 
 # ---------------------------------------------------------------------------------------------

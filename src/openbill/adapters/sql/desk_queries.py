@@ -20,6 +20,7 @@ from openbill.adapters.sql import tables_bank as tb
 from openbill.adapters.sql import tables_commercial as tc
 from openbill.adapters.sql import tables_disputes as td
 from openbill.adapters.sql import tables_fx as tfx
+from openbill.adapters.sql import tables_verification as tv
 from openbill.adapters.sql.repositories import _open_sum, _used_of, reversed_payment
 from openbill.domain.ledger import Account
 
@@ -27,6 +28,24 @@ __all__ = ["DeskQueries"]
 
 _ACTIVE_DISPUTES = ("open", "waiting_on_customer", "waiting_on_internal")
 _UNMATCHED = ("new", "review")
+APPROVAL_RULE = "approval_required"  # the finding that waits for a second person
+
+
+def _open_documents(entity_id: int, as_of: date) -> Any:
+    """The ids of the entity's documents whose receivable is open (owed) on `as_of`."""
+    j, e = t.journal_lines.c, t.journal_entries.c
+    return (
+        select(j.document_id)
+        .join(t.journal_entries, e.id == j.entry_id)
+        .where(
+            e.entity_id == entity_id,
+            j.account == Account.RECEIVABLE.value,
+            e.entry_date <= as_of,
+            j.document_id.is_not(None),
+        )
+        .group_by(j.document_id)
+        .having(func.sum(j.amount_minor) > 0)
+    )
 
 
 def _documents(open_minor: Any) -> Any:
@@ -93,10 +112,22 @@ class DeskQueries:
         )
         return {str(row[0]): [int(v) for v in row[1:]] for row in self.conn.execute(stmt)}
 
-    def waiting(self, entity_id: int) -> dict[str, int]:
-        """How much work waits: active dispute cases, bank lines not matched (new or for
-        review) and drafts, each a count."""
+    def waiting(self, entity_id: int, today: date) -> dict[str, int]:
+        """How much work waits, each a count, in one statement: active dispute cases, bank
+        lines not matched (new or for review), drafts, open discrepancies of drafts (the
+        approvals left out), drafts waiting for approval, and invoices overdue on `today`
+        (receivable open, due before it)."""
+        return self._waiting(entity_id, today)
+
+    def waiting_of(self, entity_code: str, today: date) -> dict[str, int]:
+        """`waiting` for the legal entity with this code (all 0 when there is none), in one
+        statement: the navigation of every page shows these counts."""
+        e = t.legal_entities.c
+        return self._waiting(select(e.id).where(e.code == entity_code).scalar_subquery(), today)
+
+    def _waiting(self, entity_id: Any, today: date) -> dict[str, int]:
         c, ln, st, d = td.dispute_cases.c, tb.bank_lines.c, tb.bank_line_states.c, t.documents.c
+        f = tv.discrepancies.c
         disputes = (
             select(func.count())
             .where(c.entity_id == entity_id, c.status.in_(_ACTIVE_DISPUTES))
@@ -113,8 +144,42 @@ class DeskQueries:
             .where(d.entity_id == entity_id, d.status == "draft")
             .scalar_subquery()
         )
-        row = self.conn.execute(select(disputes, bank, drafts)).one()
-        return {"disputes": int(row[0]), "bank_lines": int(row[1]), "drafts": int(row[2])}
+        findings = select(func.count()).select_from(
+            tv.discrepancies.join(t.documents, d.id == f.document_id)
+        )
+        discrepancies = findings.where(
+            f.entity_id == entity_id,
+            f.status == "open",
+            f.rule != APPROVAL_RULE,
+            d.status == "draft",
+        ).scalar_subquery()
+        approvals = (
+            select(func.count(func.distinct(f.document_id)))
+            .select_from(tv.discrepancies.join(t.documents, d.id == f.document_id))
+            .where(
+                f.entity_id == entity_id,
+                f.status == "open",
+                f.rule == APPROVAL_RULE,
+                d.status == "draft",
+            )
+            .scalar_subquery()
+        )
+        overdue = (
+            select(func.count())
+            .where(
+                d.entity_id == entity_id,
+                d.kind == "invoice",
+                d.status == "issued",
+                d.due_date < today,
+                d.id.in_(_open_documents(entity_id, today)),
+            )
+            .scalar_subquery()
+        )
+        row = self.conn.execute(
+            select(disputes, bank, drafts, discrepancies, approvals, overdue)
+        ).one()
+        keys = ("disputes", "bank_lines", "drafts", "discrepancies", "approvals", "overdue")
+        return {k: int(v) for k, v in zip(keys, row, strict=True)}
 
     # -- one customer -----------------------------------------------------------------------
 
@@ -302,3 +367,214 @@ class DeskQueries:
             .union(select(p.currency).where(p.entity_id == entity_id))
         )
         return sorted(str(c) for c in self.conn.execute(stmt).scalars())
+
+    # -- the work queues --------------------------------------------------------------------
+
+    def drafts(
+        self, entity_id: int, limit: int, document_id: int | None = None
+    ) -> Sequence[Row[Any]]:
+        """The entity's drafts (or the one with `document_id`), oldest first, with their open
+        findings counted by severity and the approval given (who, for which total)."""
+        d, c, f, a = t.documents.c, t.customers.c, tv.discrepancies.c, tv.approvals.c
+
+        def open_findings(severity: str) -> Any:
+            return (
+                select(func.count())
+                .where(f.document_id == d.id, f.status == "open", f.severity == severity)
+                .scalar_subquery()
+            )
+
+        approval_open = (
+            select(func.count())
+            .where(f.document_id == d.id, f.status == "open", f.rule == APPROVAL_RULE)
+            .scalar_subquery()
+        )
+        stmt = (
+            select(
+                d.id,
+                d.document_date,
+                d.currency,
+                d.net_minor,
+                d.total_minor,
+                d.buyer_reference,
+                d.created_at,
+                c.code.label("customer_code"),
+                c.name.label("customer_name"),
+                open_findings("block").label("blocking"),
+                open_findings("warn").label("warnings"),
+                approval_open.label("approval_open"),
+                a.approved_by,
+                a.total_minor.label("approved_total_minor"),
+            )
+            .join(t.customers, c.id == d.customer_id)
+            .outerjoin(tv.approvals, a.document_id == d.id)
+            .where(d.entity_id == entity_id, d.status == "draft")
+            .order_by(d.id)
+            .limit(limit)
+        )
+        if document_id is not None:
+            stmt = stmt.where(d.id == document_id)
+        return self.conn.execute(stmt).all()
+
+    def open_findings_of(self, document_ids: Sequence[int]) -> Sequence[Row[Any]]:
+        """The open findings of some drafts, by draft and in the order they were made."""
+        if not document_ids:
+            return []
+        f = tv.discrepancies.c
+        stmt = (
+            select(f.id, f.document_id, f.rule, f.severity, f.record, f.field, f.message)
+            .where(f.document_id.in_(list(document_ids)), f.status == "open")
+            .order_by(f.document_id, f.id)
+        )
+        return self.conn.execute(stmt).all()
+
+    def draft_creators(self, document_ids: Sequence[int]) -> dict[int, str]:
+        """Who prepared each draft (its `invoice.draft_created` audit event)."""
+        if not document_ids:
+            return {}
+        a = t.audit_events.c
+        stmt = select(a.record_id, a.actor).where(
+            a.record_type == "document",
+            a.action == "invoice.draft_created",
+            a.record_id.in_([str(i) for i in document_ids]),
+        )
+        return {int(r): str(actor) for r, actor in self.conn.execute(stmt)}
+
+    def findings(
+        self,
+        entity_id: int,
+        status: str,
+        approvals: bool,
+        limit: int,
+        finding_id: int | None = None,
+    ) -> Sequence[Row[Any]]:
+        """Findings of draft verification with their draft and customer, oldest first:
+        of one status (or any when ""), the approvals (`approvals`) or everything else;
+        with `finding_id` that one only."""
+        f, d, c = tv.discrepancies.c, t.documents.c, t.customers.c
+        stmt = (
+            select(
+                tv.discrepancies,
+                d.number.label("document_number"),
+                d.status.label("document_status"),
+                d.document_date,
+                d.currency,
+                d.total_minor,
+                c.code.label("customer_code"),
+                c.name.label("customer_name"),
+            )
+            .join(t.documents, d.id == f.document_id)
+            .join(t.customers, c.id == d.customer_id)
+            .where(f.entity_id == entity_id)
+            .where(f.rule == APPROVAL_RULE if approvals else f.rule != APPROVAL_RULE)
+        )
+        if status:
+            stmt = stmt.where(f.status == status)
+        if status == "open":
+            stmt = stmt.where(d.status == "draft")
+        if finding_id is not None:
+            stmt = stmt.where(f.id == finding_id)
+        return self.conn.execute(stmt.order_by(f.id).limit(limit)).all()
+
+    def decided_lines(self, entity_id: int, limit: int) -> Sequence[Row[Any]]:
+        """Bank lines with a decision standing (matched), the latest decision first, with
+        who decided and when."""
+        ln, st, a, m = tb.bank_lines.c, tb.bank_line_states.c, tb.bank_accounts.c, tb.bank_matches.c
+        stmt = (
+            select(
+                ln.id,
+                ln.booking_date,
+                ln.amount_minor,
+                ln.currency,
+                ln.counterparty_name,
+                ln.remittance,
+                a.name.label("account_name"),
+                st.match_id,
+                m.action,
+                m.automatic,
+                m.explanation,
+                m.actor,
+                m.created_at,
+            )
+            .join(tb.bank_line_states, st.line_id == ln.id)
+            .join(tb.bank_accounts, a.id == ln.bank_account_id)
+            .join(tb.bank_matches, m.id == st.match_id)
+            .where(ln.entity_id == entity_id, st.status == "matched")
+            .order_by(st.match_id.desc())
+            .limit(limit)
+        )
+        return self.conn.execute(stmt).all()
+
+    def payment_uses(self, payment_ids: Sequence[int]) -> dict[int, tuple[int, date | None]]:
+        """{payment id: (minor units allocated, reversal date or None)} in one statement:
+        what `reports.payment_use` reads payment by payment."""
+        if not payment_ids:
+            return {}
+        p, r = t.payments.c, tfx.payment_reversals.c
+        stmt = (
+            select(p.id, _used_of(p.id).label("used_minor"), r.reversed_on)
+            .outerjoin(tfx.payment_reversals, r.payment_id == p.id)
+            .where(p.id.in_(list(payment_ids)))
+        )
+        return {int(i): (int(used), on) for i, used, on in self.conn.execute(stmt)}
+
+    def overdue_invoices(self, entity_id: int, as_of: date, limit: int) -> Sequence[Row[Any]]:
+        """Invoices with receivable open on `as_of` and due before it, the oldest due first,
+        with their customer (the postings summed per document first, as the aging does)."""
+        d, c, j, e = t.documents.c, t.customers.c, t.journal_lines.c, t.journal_entries.c
+        open_sum = func.sum(j.amount_minor)
+        docs = (
+            select(j.document_id.label("document_id"), open_sum.label("open_minor"))
+            .join(t.journal_entries, e.id == j.entry_id)
+            .where(
+                e.entity_id == entity_id,
+                j.account == Account.RECEIVABLE.value,
+                e.entry_date <= as_of,
+            )
+            .group_by(j.document_id)
+            .having(open_sum > 0)
+            .subquery("open_documents")
+        )
+        stmt = (
+            select(
+                d.id,
+                d.number,
+                d.document_date,
+                d.due_date,
+                d.currency,
+                d.total_minor,
+                c.id.label("customer_id"),
+                c.code.label("customer_code"),
+                c.name.label("customer_name"),
+                c.email.label("customer_email"),
+                docs.c.open_minor,
+            )
+            .join(docs, docs.c.document_id == d.id)
+            .join(t.customers, c.id == d.customer_id)
+            .where(d.kind == "invoice", d.status == "issued", d.due_date < as_of)
+            .order_by(d.due_date, d.number)
+            .limit(limit)
+        )
+        return self.conn.execute(stmt).all()
+
+    def collections_of(
+        self, entity_id: int, customer_ids: Sequence[int]
+    ) -> tuple[Sequence[Row[Any]], Sequence[Row[Any]]]:
+        """The active holds and the open promises to pay of some customers."""
+        from openbill.adapters.sql import tables_dunning as tdn
+
+        if not customer_ids:
+            return [], []
+        h, p = tdn.dunning_holds.c, tdn.dunning_promises.c
+        wanted = list(customer_ids)
+        holds = self.conn.execute(
+            select(tdn.dunning_holds)
+            .where(h.entity_id == entity_id, h.released_at.is_(None), h.customer_id.in_(wanted))
+            .order_by(h.id)
+        ).all()
+        promises = self.conn.execute(
+            select(tdn.dunning_promises)
+            .where(p.entity_id == entity_id, p.status == "open", p.customer_id.in_(wanted))
+            .order_by(p.id.desc())
+        ).all()
+        return holds, promises

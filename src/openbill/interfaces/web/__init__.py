@@ -22,13 +22,21 @@ DESK = "/desk"
 
 def mount(app: FastAPI, book: Book) -> None:
     """Add the web pages to the application `openbill serve` runs."""
-    from openbill.interfaces.web import errors, pages
+    from openbill.interfaces.web import (
+        errors,
+        pages,
+        queues_bank,
+        queues_billing,
+        queues_receivables,
+    )
     from openbill.interfaces.web.middleware import DeskMiddleware
     from openbill.interfaces.web.render import STATIC_DIR
 
     app.add_middleware(DeskMiddleware)
     app.mount(f"{DESK}/static", StaticFiles(directory=STATIC_DIR), name="desk-static")
     app.include_router(pages.router)
+    for queues in (queues_billing, queues_receivables, queues_bank):
+        app.include_router(queues.router)
     errors.install(app)
 
     @app.get("/", include_in_schema=False)

@@ -78,7 +78,9 @@ def _desk_of(request: Request) -> Desk | None:
     wanted = str(request.path_params.get("entity", ""))
     entity = wanted if principal.may_entity(wanted) else (entities[0][0] if entities else "")
     token = request.cookies.get(SESSION_COOKIE, "")
-    return Desk(Caller(principal, entity, book), csrf_token(token), entities, False)
+    return Desk(
+        Caller(principal, entity, book), csrf_token(token), entities, False, with_counts=False
+    )
 
 
 def to_login(request: Request) -> Response:

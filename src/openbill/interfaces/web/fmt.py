@@ -16,7 +16,18 @@ from openbill.domain.currencies import exponent_of
 from openbill.domain.metrics import NotEnoughData
 from openbill.domain.money import format_minor
 
-__all__ = ["amount", "money", "number", "price", "day", "stamp", "metric", "segment", "label"]
+__all__ = [
+    "amount",
+    "money",
+    "number",
+    "price",
+    "day",
+    "stamp",
+    "metric",
+    "segment",
+    "label",
+    "dom_id",
+]
 
 
 def amount(minor: Any, currency: str) -> str:
@@ -94,3 +105,16 @@ def segment(value: Any) -> str:
 def label(value: Any) -> str:
     """A stored code as words: 'partially_paid' -> 'partially paid'."""
     return str(value or "").replace("_", " ")
+
+
+def dom_id(value: Any) -> str:
+    """A record's code as part of an HTML id (and a CSS selector htmx targets): ASCII
+    letters, digits and '-' kept, anything else written as _<hex>_, so two codes never meet.
+
+    >>> dom_id("C1"), dom_id("A B/2")
+    ('C1', 'A_20_B_2f_2')
+    """
+    return "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch == "-") else f"_{ord(ch):x}_"
+        for ch in str(value)
+    )

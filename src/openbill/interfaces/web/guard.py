@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -117,12 +117,16 @@ async def check_csrf(request: Request, book: Book, expected: str, who: str) -> N
 @dataclass(frozen=True, slots=True)
 class Desk:
     """A page's caller: who, for which legal entity, the session's anti-forgery token, and
-    the entities they may switch between (code, name)."""
+    the entities they may switch between (code, name); the message the last action left
+    (`flash`, shown once), and the queues' counts for the navigation (read on first use)."""
 
     caller: Caller
     csrf: str
     entities: tuple[tuple[str, str], ...]
     htmx: bool  # the request came from htmx (a partial update)
+    flash: Any = None  # actions.Flash of the action before this page, or None
+    with_counts: bool = True  # False: the navigation shows no counts (error pages)
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def principal(self) -> Principal:
@@ -143,6 +147,20 @@ class Desk:
 
     def may(self, action: str) -> bool:
         return self.caller.principal.may(action)
+
+    @property
+    def counts(self) -> Any:
+        """How many records wait in each queue (`desk_queues.QueueCounts`), one statement,
+        read when a page first asks; None where no queue applies."""
+        from openbill.domain.access import READ
+        from openbill.usecases import desk_queues
+
+        if "counts" not in self._memo:
+            found = None
+            if self.with_counts and self.entity and self.may(READ):
+                found = desk_queues.queue_counts(self.uow(), self.entity)
+            self._memo["counts"] = found
+        return self._memo["counts"]
 
     @property
     def home(self) -> str:
@@ -177,7 +195,9 @@ def page(action: str) -> Any:
             await check_csrf(request, caller.book, expected, caller.principal.name)
         entities = await run_in_threadpool(entities_of, caller.book, caller.principal)
         htmx = request.headers.get("hx-request", "") == "true"
-        return Desk(caller, expected, entities, htmx)
+        from openbill.interfaces.web.actions import read_flash
+
+        return Desk(caller, expected, entities, htmx, read_flash(request, expected))
 
     return Depends(dependency)
 

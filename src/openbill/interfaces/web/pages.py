@@ -1,11 +1,11 @@
-"""The desk's pages: log-in and log-out, the dashboard, customers, invoices, payments, the
-aging, dispute cases, bank lines not matched, search, and the administrator's users and
-keys. Each is as thin as an API route: check (through `page(action)`), call one use case,
-render a template.
+"""The desk's pages that read: log-in and log-out, the dashboard, customers, invoices,
+payments, the aging, search, and the administrator's users and keys. Each is as thin as an
+API route: check (through `page(action)`), call one use case, render a template.
 
-Adding a page with a form (part 2) is in docs/web.md: a GET that renders the form with
-`desk.csrf` in it, a POST guarded by `page(ACTION)` (which checks the token), one use case,
-then a redirect (303) to the page that shows the result, or, for htmx, the fragment.
+The work queues and their actions are in `queues_billing` (drafts, discrepancies,
+approvals), `queues_receivables` (overdue invoices and dunning, dispute cases, recording a
+payment) and `queues_bank` (bank lines to review); how an action answers is `actions.answer`
+(docs/web.md: how to add a page with a form).
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from openbill.interfaces.web.guard import (
 from openbill.interfaces.web.render import html
 from openbill.usecases import access, pages, statements
 from openbill.usecases import desk as uc
-from openbill.usecases import disputes as disputes_uc
 from openbill.usecases import reports as rep
 
 __all__ = ["router", "LIST_PAGE_SIZE", "MAX_CHART_CURRENCIES"]
@@ -508,7 +507,8 @@ def invoice_audit(request: Request, number: str, desk: Desk = page(AUDIT_READ)) 
 
 
 # ---------------------------------------------------------------------------------------------
-# payments, disputes, bank lines
+# payments (the dispute cases and bank lines, with their actions: queues_receivables.py and
+# queues_bank.py)
 
 
 @router.get("/{entity}/payments")
@@ -532,24 +532,6 @@ def payments(
         "first_page": not cursor,
     }
     return html(request, "payments.html", {"desk": desk, "nav": "payments", **context})
-
-
-DISPUTE_LISTS = ("active", "closed", "all")
-
-
-@router.get("/{entity}/disputes")
-def disputes(request: Request, desk: Desk = page(READ), status: Text = "active") -> Response:
-    wanted = status if status in DISPUTE_LISTS else "active"
-    rows = disputes_uc.list_cases(desk.uow(), desk.entity, status=wanted, limit=1000)
-    context = {"title": "Dispute cases", "rows": rows, "status": wanted, "lists": DISPUTE_LISTS}
-    return html(request, "disputes.html", {"desk": desk, "nav": "disputes", **context})
-
-
-@router.get("/{entity}/bank-lines")
-def bank_lines(request: Request, desk: Desk = page(READ)) -> Response:
-    rows = uc.unmatched_bank_lines(desk.uow(), desk.entity)
-    context = {"title": "Bank lines not matched", "rows": rows, "most": uc.MAX_BANK_LINES}
-    return html(request, "bank_lines.html", {"desk": desk, "nav": "bank", **context})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from openbill.interfaces.web import fmt
+from openbill.interfaces.web.actions import FLASH_COOKIE, form_key
 
 __all__ = ["TEMPLATES_DIR", "STATIC_DIR", "environment", "html"]
 
@@ -36,7 +37,10 @@ def _environment() -> Environment:
         metric=fmt.metric,
         seg=fmt.segment,
         label=fmt.label,
+        domid=fmt.dom_id,
     )
+    # A fresh key for each form that records money or issues a document (actions.form_key).
+    env.globals["new_key"] = form_key
     return env
 
 
@@ -61,6 +65,10 @@ def html(
 ) -> HTMLResponse:
     """Render `template` with `context`; `request` and `desk` (None for the log-in page and
     errors before a log-in) are always there."""
-    values = {"request": request, "desk": None, "nav": "", **context}
+    values = {"request": request, "desk": None, "nav": "", "errors": {}, **context}
     body = environment().get_template(template).render(values)
-    return HTMLResponse(body, status_code=status, headers=dict(headers or {}))
+    response = HTMLResponse(body, status_code=status, headers=dict(headers or {}))
+    if not template.startswith("_") and request.cookies.get(FLASH_COOKIE):
+        # A whole page shows the last action's message (base.html): once, then it is gone.
+        response.delete_cookie(FLASH_COOKIE, path="/desk")
+    return response
