@@ -18,6 +18,7 @@ from openbill.interfaces.cli import (
     disputes_cmds,
     documents_cmds,
     dunning_cmds,
+    keys_cmds,
     metrics_cmds,
     payments_import_cmds,
     receivables_cmds,
@@ -105,6 +106,7 @@ app.add_typer(dunning_cmds.dunning_app, name="dunning")
 app.add_typer(bank_cmds.bank_app, name="bank")
 app.add_typer(access_cmds.users_app, name="users")
 app.add_typer(access_cmds.apikeys_app, name="apikeys")
+app.add_typer(keys_cmds.keys_app, name="keys")
 app.command("serve")(serve_cmds.serve)
 metrics_cmds.register(ar_app)
 payments_app.command("import")(payments_import_cmds.payments_import)
