@@ -88,7 +88,11 @@ def handle(fn: F) -> F:
 
 
 def book_of(db: str | None, clock: Any = None) -> Book:
-    book = open_book(db or None, clock=clock)
+    return announced(open_book(db or None, clock=clock))
+
+
+def announced(book: Book) -> Book:
+    """The book, after saying (once: when it was made) that its key file is new."""
     if book.keys.created:
         err().print(
             f"openbill: made the data key file {book.keys.path} (mode 0600); it opens the "
