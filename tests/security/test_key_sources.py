@@ -168,3 +168,26 @@ def test_a_postgresql_book_with_the_variable_opens(
             assert uow.entities.by_code("ACME").iban == IBAN
     finally:
         book.close()
+
+
+def test_books_opened_at_the_same_moment_share_one_new_key_file(tmp_path: Path) -> None:
+    """Four threads open each new book at once: one makes the key file, all read that one
+    (never a half-written file, never two keys)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    for n in range(20):
+        db = str(tmp_path / f"book{n}.db")
+        start = Barrier(4)
+
+        def source(_: int, db: str = db, start: Barrier = start) -> tuple[str, bool]:
+            start.wait()
+            found = keys_for("sqlite", db, "")
+            return found.ring.primary, found.created
+
+        with ThreadPoolExecutor(4) as pool:
+            seen = list(pool.map(source, range(4)))
+        assert len({key for key, _ in seen}) == 1
+        assert sum(created for _, created in seen) == 1
+        made = sorted(p.name for p in tmp_path.iterdir() if f"book{n}.db" in p.name)
+        assert made == [f"book{n}.db.keys"]  # no temporary file left behind

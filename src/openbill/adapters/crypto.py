@@ -300,18 +300,25 @@ def keys_for(backend: str, database: str | None, env_value: str) -> KeySource:
 
 
 def _create_key_file(path: Path) -> bool:
+    """Make the key file unless it exists; False when it did (or another process made it just
+    now). Written whole under a temporary name, then linked into place, so that a process
+    opening the same new book at the same moment never reads half a file."""
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it just now
+        with os.fdopen(fd, "w") as handle:
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), 0o600)
+            handle.write(_KEY_FILE_HEADER.format(book=path.name[: -len(KEY_FILE_SUFFIX)]))
+            handle.write(generate_key() + "\n")
+        os.link(temp, path)
+    except FileExistsError:  # another process made it just now: theirs counts
         return False
-    with os.fdopen(fd, "w") as handle:
-        if hasattr(os, "fchmod"):
-            os.fchmod(handle.fileno(), 0o600)
-        handle.write(_KEY_FILE_HEADER.format(book=path.name[: -len(KEY_FILE_SUFFIX)]))
-        handle.write(generate_key() + "\n")
+    finally:
+        temp.unlink(missing_ok=True)
     return True
 
 
