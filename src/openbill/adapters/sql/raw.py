@@ -70,6 +70,7 @@ class RawWriter:
     def __init__(self, conn: Connection) -> None:
         self.dialect = conn.dialect.name
         self._dialect = conn.dialect
+        self._sealed = sealed_tables()  # tables whose rows are sealed before they are written
         self._pg = self.dialect == "postgresql"
         self._cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         self._reserved: dict[str, int] = {}  # SQLite: the highest id reserved per table
@@ -95,8 +96,6 @@ class RawWriter:
         return sql
 
     def _seal(self, table: str, rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
-        if table not in sealed_tables():
-            return rows
         ring = ring_of(self._dialect)
         return [seal_row(ring, table, r) for r in rows]
 
@@ -106,7 +105,8 @@ class RawWriter:
         return {k: v if type(v) in _AS_IS else _sqlite_value(v) for k, v in values.items()}
 
     def insert(self, table: str, values: Mapping[str, Any], returning: str = "id") -> int:
-        values = self._seal(table, [values])[0]
+        if table in self._sealed:
+            values = self._seal(table, [values])[0]
         if table in self._held and returning == "id":
             new_id = self._next_id(table)
             self._hold(table, {"id": new_id, **values})
@@ -129,7 +129,10 @@ class RawWriter:
         """Insert a row and its child rows (their `parent_key` set to the new row's id); returns
         the id. PostgreSQL does both in one statement (a data-modifying WITH), so one round trip;
         SQLite, in process, in two."""
-        values, children = self._seal(table, [values])[0], self._seal(child, children)
+        if table in self._sealed:
+            values = self._seal(table, [values])[0]
+        if child in self._sealed:
+            children = self._seal(child, children)
         if not self._pg or not children or table in self._held:
             parent_id = self.insert(table, values)
             self.insert_many(child, [{**c, parent_key: parent_id} for c in children])
@@ -165,7 +168,8 @@ class RawWriter:
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        rows = self._seal(table, rows)
+        if table in self._sealed:
+            rows = self._seal(table, rows)
         if table in self._held:
             for row in rows:
                 self._hold(table, row)
@@ -223,7 +227,8 @@ class RawWriter:
     def update(self, table: str, key: str, values: Mapping[str, Any], where: str = "") -> int:
         """UPDATE table SET ... WHERE key = values[key] [AND where]; returns the number of rows
         changed. `where` is constant SQL text of the caller's (no values in it)."""
-        values = self._seal(table, [values])[0]
+        if table in self._sealed:
+            values = self._seal(table, [values])[0]
         if self._pending:
             self.flush_pending()
         sql = self._sql("update", table, tuple(values), key)
@@ -263,7 +268,8 @@ class RawWriter:
         all (PostgreSQL sends them in one pipeline)."""
         if not rows:
             return 0
-        rows = self._seal(table, rows)
+        if table in self._sealed:
+            rows = self._seal(table, rows)
         if self._pending:
             self.flush_pending()
         sql = self._sql("update", table, tuple(rows[0]), key)
