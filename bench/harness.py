@@ -516,6 +516,12 @@ def child_main(argv: list[str]) -> int:
     module_name, url, n_text, out = argv
     n = int(n_text)
     out_path = Path(out)
+    # A PostgreSQL book needs its data keys from the environment (docs/security.md); a bench
+    # database lives for one run, so a key made now does, unless one is given.
+    if not os.environ.get("OPENBILL_DATA_KEYS"):
+        from openbill.adapters.crypto import generate_key
+
+        os.environ["OPENBILL_DATA_KEYS"] = generate_key()
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -8,6 +8,7 @@ with a message that says how to provide them (DEVELOPERS.md).
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,10 @@ PG_URL_ENV = "OPENBILL_TEST_DATABASE_URL"
 PG_SERVER_ENV = "OPENBILL_TEST_PG_SERVER_URL"
 CORPORA_ENV = "OPENBILL_CORPORA"
 PG_CONNECT_TIMEOUT_S = 10
+# A PostgreSQL book needs data keys from the environment (docs/security.md); the test
+# databases get this one, made for the session, unless the caller set their own.
+DATA_KEYS_ENV = "OPENBILL_DATA_KEYS"
+_TEST_DATA_KEYS = f"ktest:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 settings.register_profile("ci", deadline=None, derandomize=False, max_examples=100)
 settings.register_profile("dev", deadline=None, max_examples=50)
@@ -111,9 +116,14 @@ def fresh_pg_database(server_url: str) -> Iterator[str]:
     admin = _psycopg_conninfo(server_url)
     with psycopg.connect(admin, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_S) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    given_keys = os.environ.get(DATA_KEYS_ENV)
+    if not given_keys:
+        os.environ[DATA_KEYS_ENV] = _TEST_DATA_KEYS
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
+        if not given_keys:
+            os.environ.pop(DATA_KEYS_ENV, None)
         with psycopg.connect(admin, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_S) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "DEFAULT_DATABASE"]
@@ -14,3 +15,6 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE
     actor: str = ""
+    # OPENBILL_DATA_KEYS: "ID:SECRET,ID:SECRET" - the first seals, all open (docs/security.md).
+    # Unset for a local SQLite book: its key file beside it is used, made on first use.
+    data_keys: SecretStr = SecretStr("")

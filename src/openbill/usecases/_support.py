@@ -17,6 +17,7 @@ from openbill.domain.rejections import (
     InvariantError,
     NotFound,
 )
+from openbill.domain.sensitive import masked
 from openbill.ports import UnitOfWork
 
 R = TypeVar("R")
@@ -137,7 +138,8 @@ def audit(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
 ) -> None:
-    """Record who changed what, when, and the values before and after."""
+    """Record who changed what, when, and the values before and after (bank accounts and
+    tax numbers masked to their last four characters, secrets hidden: domain/sensitive.py)."""
     values: dict[str, Any] = {
         "entity_id": entity_id,
         "actor": uow.actor,
@@ -145,8 +147,8 @@ def audit(
         "action": action,
         "record_type": record_type,
         "record_id": str(record_id),
-        "before": _json(before) if before is not None else None,
-        "after": _json(after) if after is not None else None,
+        "before": _json(masked(record_type, before)) if before is not None else None,
+        "after": _json(masked(record_type, after)) if after is not None else None,
     }
     chained_insert(uow, "audit", audit_payload(values), lambda c: uow.audit.add({**values, **c}))
 

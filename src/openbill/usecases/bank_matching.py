@@ -266,13 +266,15 @@ def _positive_minor(text: str, currency: str, entity: Any, record: str, field_na
 
 
 def _line(row: Any) -> Line:
+    # Accounts reach the matcher as their blind indexes (equal exactly when the accounts are
+    # equal): the customers', the payers' and our own too, so none is decrypted to be compared.
     return Line(
         id=row.id,
         amount_minor=int(row.amount_minor),
         currency=row.currency,
         booked_on=row.booking_date,
         counterparty_name=row.counterparty_name,
-        counterparty_account=row.counterparty_account,
+        counterparty_account=row.counterparty_account_bidx or "",
         remittance=row.remittance,
         creditor_reference=row.creditor_reference,
         end_to_end_id=row.end_to_end_id,
@@ -337,8 +339,8 @@ def _payers(uow: UnitOfWork, entity: Any) -> tuple[list[Payer], NameIndex]:
     ibans: dict[int, list[str]] = {}
     names: dict[int, list[str]] = {}
     for row in learned:
-        if row.iban:
-            ibans.setdefault(row.customer_id, []).append(row.iban)
+        if row.iban_bidx:
+            ibans.setdefault(row.customer_id, []).append(row.iban_bidx)
         if row.name:
             names.setdefault(row.customer_id, []).append(row.name)
     payers = [
@@ -346,7 +348,7 @@ def _payers(uow: UnitOfWork, entity: Any) -> tuple[list[Payer], NameIndex]:
             c.id,
             c.code,
             c.name,
-            tuple(([c.iban] if c.iban else []) + ibans.get(c.id, [])),
+            tuple(([c.iban_bidx] if c.iban_bidx else []) + ibans.get(c.id, [])),
             tuple(names.get(c.id, [])),
         )
         for c in customers
@@ -453,7 +455,11 @@ def _index(
             entity.id, account.ledger_account, account.currency, since
         )
     ]
-    own = [a.iban or a.number for a in uow.bank.accounts(entity.id) if a.id != account.id]
+    own = [
+        a.iban_bidx or a.number_bidx or ""
+        for a in uow.bank.accounts(entity.id)
+        if a.id != account.id
+    ]
     return MatchIndex(
         invoices,
         payers,
@@ -897,9 +903,11 @@ def _learn(
         return
     customer = uow.customers.get(customer_id)
     iban = row.counterparty_account if row.counterparty_account != (customer.iban or "") else ""
-    key = (int(customer_id), iban[:34], row.counterparty_name[:200])
+    name = row.counterparty_name[:200]
+    # The run's set of learned payers holds accounts by their blind indexes (bank.payers).
+    key = (int(customer_id), (row.counterparty_account_bidx or "") if iban else "", name)
     if learned is None:
-        if uow.bank.knows_payer(entity.id, *key):
+        if uow.bank.knows_payer(entity.id, int(customer_id), iban, name):
             return
     elif key in learned:
         return
@@ -908,8 +916,8 @@ def _learn(
     payer = {
         "entity_id": entity.id,
         "customer_id": customer_id,
-        "iban": iban[:34],
-        "name": row.counterparty_name[:200],
+        "iban": iban,
+        "name": name,
         "match_id": match_id,
         "created_at": uow.clock.now(),
     }
@@ -982,7 +990,7 @@ def match_lines(
                 )
             outcomes: list[LineOutcome] = []
             learned = {
-                (int(p.customer_id), str(p.iban), str(p.name))
+                (int(p.customer_id), str(p.iban_bidx or ""), str(p.name))
                 for p in uow.bank.payers(entity.id)[1]
             }
             refused = False

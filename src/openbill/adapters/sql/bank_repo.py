@@ -3,13 +3,17 @@
 
 The paths that see many rows (storing 100,000 lines of one file, reading every open invoice
 for a matching run) go through the driver cursor (`raw`), the rest through SQLAlchemy Core.
+
+Account numbers (ours, the lines' counterparties, learned payers, customers' IBANs) are sealed
+at rest; matching compares them by their blind indexes (`*_bidx`), which the reads here give
+as of the first data key (adapters/sql/sealed.py), so no account is decrypted to be compared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
@@ -18,7 +22,16 @@ from openbill.adapters.sql import tables as t
 from openbill.adapters.sql import tables_bank as b
 from openbill.adapters.sql import tables_fx as fx
 from openbill.adapters.sql.repositories import _Repo, as_date
+from openbill.adapters.sql.sealed import (
+    FIELDS,
+    fresh_index,
+    refresh,
+    ring_of,
+    stored,
+    with_indexes,
+)
 from openbill.domain.ledger import Account
+from openbill.domain.sensitive import Kind
 
 __all__ = ["BankRepo"]
 
@@ -37,21 +50,47 @@ def _marks(n: int) -> str:
 
 ANALYZE_AFTER = 1_000  # lines in one import after which PostgreSQL's statistics are refreshed
 
+_ACCOUNT_IBAN = FIELDS[("bank_accounts", "iban")]
+_ACCOUNT_NUMBER = FIELDS[("bank_accounts", "number")]
+_LINE_ACCOUNT = FIELDS[("bank_lines", "counterparty_account")]
+_CUSTOMER_IBAN = FIELDS[("customers", "iban")]
+_PAYER_IBAN = FIELDS[("bank_payers", "iban")]
+
+
+class PayingCustomer(NamedTuple):
+    id: int
+    code: str
+    name: str
+    iban_bidx: str | None  # the blind index of the customer's IBAN
+
+
+class LearnedPayer(NamedTuple):
+    customer_id: int
+    iban_bidx: str | None  # the blind index of the account learned
+    name: str
+
 
 class BankRepo(_Repo):
     # -- accounts ---------------------------------------------------------------------------
 
     def add_account(self, values: Values) -> int:
-        return self._insert(b.bank_accounts, values)
+        ring = ring_of(self.conn.dialect)
+        return self._insert(b.bank_accounts, with_indexes(ring, "bank_accounts", values))
 
-    def accounts(self, entity_id: int) -> Sequence[Row[Any]]:
+    def accounts(self, entity_id: int) -> Sequence[Any]:
         a = b.bank_accounts.c
-        return self.conn.execute(
+        rows = self.conn.execute(
             select(b.bank_accounts).where(a.entity_id == entity_id).order_by(a.id)
         ).all()
+        return self._fresh_accounts(rows)
 
-    def account(self, account_id: int) -> Row[Any] | None:
-        return self._one(select(b.bank_accounts).where(b.bank_accounts.c.id == account_id))
+    def account(self, account_id: int) -> Any | None:
+        row = self._one(select(b.bank_accounts).where(b.bank_accounts.c.id == account_id))
+        return None if row is None else self._fresh_accounts([row])[0]
+
+    def _fresh_accounts(self, rows: Sequence[Any]) -> list[Any]:
+        ring = ring_of(self.conn.dialect)
+        return refresh(ring, refresh(ring, rows, _ACCOUNT_IBAN), _ACCOUNT_NUMBER)
 
     # -- statements -------------------------------------------------------------------------
 
@@ -208,8 +247,9 @@ class BankRepo(_Repo):
             .join(b.bank_accounts, a.id == ln.bank_account_id)
         )
 
-    def line(self, line_id: int) -> Row[Any] | None:
-        return self._one(self._lines().where(b.bank_lines.c.id == line_id))
+    def line(self, line_id: int) -> Any | None:
+        row = self._one(self._lines().where(b.bank_lines.c.id == line_id))
+        return None if row is None else refresh(ring_of(self.conn.dialect), [row], _LINE_ACCOUNT)[0]
 
     def lines_to_match(
         self, account_id: int, line_ids: Sequence[int] = (), statuses: Sequence[str] = ()
@@ -220,7 +260,8 @@ class BankRepo(_Repo):
         )
         if line_ids:
             stmt = stmt.where(ln.id.in_(list(line_ids)))
-        return self.conn.execute(stmt.order_by(ln.booking_date, ln.id)).all()
+        rows = self.conn.execute(stmt.order_by(ln.booking_date, ln.id)).all()
+        return refresh(ring_of(self.conn.dialect), rows, _LINE_ACCOUNT)
 
     def lines(
         self,
@@ -346,30 +387,45 @@ class BankRepo(_Repo):
             (Account.RECEIVABLE.value, entity_id),
         )
 
-    def payers(self, entity_id: int) -> tuple[Sequence[Row[Any]], Sequence[Row[Any]]]:
-        """The customers (id, code, name, iban) and the payers learned from live matches."""
+    def payers(self, entity_id: int) -> tuple[Sequence[PayingCustomer], Sequence[LearnedPayer]]:
+        """The customers and the payers learned from live matches, with the blind indexes of
+        their accounts (as of the first data key; an account is opened only when its index
+        was made under another, during a key rotation)."""
+        ring = ring_of(self.conn.dialect)
         c, p, st = t.customers.c, b.bank_payers.c, b.bank_line_states.c
-        customers = self.conn.execute(
-            select(c.id, c.code, c.name, c.iban).where(c.entity_id == entity_id)
-        ).all()
-        live = select(st.match_id).where(st.match_id.is_not(None))
-        learned = self.conn.execute(
-            select(p.customer_id, p.iban, p.name).where(
-                p.entity_id == entity_id, (p.match_id.is_(None)) | (p.match_id.in_(live))
+        customers = [
+            PayingCustomer(r.id, r.code, r.name, fresh_index(ring, _CUSTOMER_IBAN, r.bidx, r.v))
+            for r in self.conn.execute(
+                select(
+                    c.id, c.code, c.name, c.iban_bidx.label("bidx"), stored(c.iban).label("v")
+                ).where(c.entity_id == entity_id)
             )
-        ).all()
+        ]
+        live = select(st.match_id).where(st.match_id.is_not(None))
+        learned = [
+            LearnedPayer(r.customer_id, fresh_index(ring, _PAYER_IBAN, r.bidx, r.v), r.name)
+            for r in self.conn.execute(
+                select(
+                    p.customer_id, p.iban_bidx.label("bidx"), stored(p.iban).label("v"), p.name
+                ).where(p.entity_id == entity_id, (p.match_id.is_(None)) | (p.match_id.in_(live)))
+            )
+        ]
         return customers, learned
 
     def knows_payer(self, entity_id: int, customer_id: int, iban: str, name: str) -> bool:
         """Whether a live learned payer says exactly this already."""
         p, st = b.bank_payers.c, b.bank_line_states.c
         live = select(st.match_id).where(st.match_id.is_not(None))
+        ring = ring_of(self.conn.dialect)
+        same_account = (
+            p.iban_bidx.in_(ring.blinds(Kind.ACCOUNT, iban)) if iban else stored(p.iban) == ""
+        )
         found = self.conn.execute(
             select(p.id)
             .where(
                 p.entity_id == entity_id,
                 p.customer_id == customer_id,
-                p.iban == iban,
+                same_account,
                 p.name == name,
                 (p.match_id.is_(None)) | (p.match_id.in_(live)),
             )
@@ -378,7 +434,8 @@ class BankRepo(_Repo):
         return found is not None
 
     def add_payer(self, values: Values) -> None:
-        self.conn.execute(insert(b.bank_payers), dict(values))
+        ring = ring_of(self.conn.dialect)
+        self.conn.execute(insert(b.bank_payers), with_indexes(ring, "bank_payers", values))
 
     def forget_payers_of(self, match_id: int) -> None:
         self.conn.execute(delete(b.bank_payers).where(b.bank_payers.c.match_id == match_id))
@@ -487,16 +544,18 @@ class BankRepo(_Repo):
         self, entity_id: int, ledger_account: str, currency: str, since: date
     ) -> list[tuple[Any, ...]]:
         """Payments booked on the account since a day and not reversed: (payment id, customer
-        id, amount, received on, end-to-end id and account of the bank line it came from)."""
+        id, amount, received on, end-to-end id and the blind index of the account of the bank
+        line it came from)."""
         params: list[Any] = [
             ledger_account,
             currency,
             entity_id,
             since if self.raw.dialect == "postgresql" else since.isoformat(),
         ]
-        return self.raw.execute(
+        rows = self.raw.execute(
             "SELECT p.id, p.customer_id, p.amount_minor, p.received_on, "
-            "COALESCE(MAX(bl.end_to_end_id), ''), COALESCE(MAX(bl.counterparty_account), '') "
+            "COALESCE(MAX(bl.end_to_end_id), ''), MAX(bl.counterparty_account_bidx), "
+            "MAX(bl.counterparty_account) "
             "FROM payments p JOIN journal_entries e ON e.source_table = 'payments' "
             "AND e.source_id = p.id JOIN journal_lines l ON l.entry_id = e.id "
             "AND l.account = ? AND l.currency = ? "
@@ -508,6 +567,8 @@ class BankRepo(_Repo):
             "GROUP BY p.id, p.customer_id, p.amount_minor, p.received_on",
             params,
         )
+        ring = ring_of(self.conn.dialect)
+        return [(*r[:5], fresh_index(ring, _LINE_ACCOUNT, r[5], r[6]) or "") for r in rows]
 
     def payment_invoices(self, payment_ids: Sequence[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}

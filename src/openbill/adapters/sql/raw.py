@@ -14,6 +14,10 @@ any other statement runs on the connection, through this writer or through SQLAl
 engine's before_cursor_execute hook, `flush_before_statement`), so no statement ever reads a
 state without them, and at commit. On PostgreSQL every statement is a round trip to the
 server; held back, a thousand rows cost one.
+
+Rows of tables with sensitive fields (bank lines, learned payers) are sealed here, with their
+blind indexes, before they are written (adapters/sql/sealed.py): SQLAlchemy's types, which
+seal what Core writes, are not on this path.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Connection
+
+from openbill.adapters.sql.sealed import ring_of, seal_row, sealed_tables
 
 __all__ = ["RAW_WRITER", "RawWriter", "flush_before_statement"]
 
@@ -63,6 +69,8 @@ def _sqlite_value(value: Any) -> Any:
 class RawWriter:
     def __init__(self, conn: Connection) -> None:
         self.dialect = conn.dialect.name
+        self._dialect = conn.dialect
+        self._sealed = sealed_tables()  # tables whose rows are sealed before they are written
         self._pg = self.dialect == "postgresql"
         self._cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         self._reserved: dict[str, int] = {}  # SQLite: the highest id reserved per table
@@ -87,12 +95,18 @@ class RawWriter:
             _SQL_CACHE[key] = sql
         return sql
 
+    def _seal(self, table: str, rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+        ring = ring_of(self._dialect)
+        return [seal_row(ring, table, r) for r in rows]
+
     def _adapt(self, values: Mapping[str, Any]) -> dict[str, Any]:
         if self._pg:
             return dict(values)
         return {k: v if type(v) in _AS_IS else _sqlite_value(v) for k, v in values.items()}
 
     def insert(self, table: str, values: Mapping[str, Any], returning: str = "id") -> int:
+        if table in self._sealed:
+            values = self._seal(table, [values])[0]
         if table in self._held and returning == "id":
             new_id = self._next_id(table)
             self._hold(table, {"id": new_id, **values})
@@ -115,6 +129,10 @@ class RawWriter:
         """Insert a row and its child rows (their `parent_key` set to the new row's id); returns
         the id. PostgreSQL does both in one statement (a data-modifying WITH), so one round trip;
         SQLite, in process, in two."""
+        if table in self._sealed:
+            values = self._seal(table, [values])[0]
+        if child in self._sealed:
+            children = self._seal(child, children)
         if not self._pg or not children or table in self._held:
             parent_id = self.insert(table, values)
             self.insert_many(child, [{**c, parent_key: parent_id} for c in children])
@@ -150,6 +168,8 @@ class RawWriter:
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
+        if table in self._sealed:
+            rows = self._seal(table, rows)
         if table in self._held:
             for row in rows:
                 self._hold(table, row)
@@ -207,6 +227,8 @@ class RawWriter:
     def update(self, table: str, key: str, values: Mapping[str, Any], where: str = "") -> int:
         """UPDATE table SET ... WHERE key = values[key] [AND where]; returns the number of rows
         changed. `where` is constant SQL text of the caller's (no values in it)."""
+        if table in self._sealed:
+            values = self._seal(table, [values])[0]
         if self._pending:
             self.flush_pending()
         sql = self._sql("update", table, tuple(values), key)
@@ -246,6 +268,8 @@ class RawWriter:
         all (PostgreSQL sends them in one pipeline)."""
         if not rows:
             return 0
+        if table in self._sealed:
+            rows = self._seal(table, rows)
         if self._pending:
             self.flush_pending()
         sql = self._sql("update", table, tuple(rows[0]), key)

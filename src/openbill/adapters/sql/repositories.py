@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Row
 
 from openbill.adapters.sql import tables as t
 from openbill.adapters.sql.raw import RawWriter
+from openbill.adapters.sql.sealed import ring_of, visible, with_indexes
 from openbill.domain.ledger import Account
 
 __all__ = [
@@ -168,21 +169,28 @@ class EntityRepo(_Repo):
         return self.ref.get(("tax_rules", entity_id), load)
 
 
+# A customer as the use cases see it: without the blind index of its IBAN (which is the
+# adapter's business, and would otherwise enter audit snapshots and revisions).
+_CUSTOMER = visible(t.customers)
+
+
 class CustomerRepo(_Repo):
     def add(self, values: Values) -> int:
         self.ref.changed()
-        return self._insert(t.customers, values)
+        return self._insert(
+            t.customers, with_indexes(ring_of(self.conn.dialect), "customers", values)
+        )
 
     def get(self, customer_id: int) -> Row[Any] | None:
         return self.ref.get(
             ("customer id", customer_id),
-            lambda: self._one(select(t.customers).where(t.customers.c.id == customer_id)),
+            lambda: self._one(select(*_CUSTOMER).where(t.customers.c.id == customer_id)),
         )
 
     def prime(self, entity_id: int) -> None:
         """Read every customer of the entity in one statement into the master-data cache, for
         a job that will look up most of them (a matching run posting thousands of payments)."""
-        rows = self.conn.execute(select(t.customers).where(t.customers.c.entity_id == entity_id))
+        rows = self.conn.execute(select(*_CUSTOMER).where(t.customers.c.entity_id == entity_id))
         for row in rows:
             self.ref.get(("customer id", row.id), lambda row=row: row)
             self.ref.get(("customer", entity_id, row.code), lambda row=row: row)
@@ -191,23 +199,24 @@ class CustomerRepo(_Repo):
         c = t.customers.c
         return self.ref.get(
             ("customer", entity_id, code),
-            lambda: self._one(select(t.customers).where(c.entity_id == entity_id, c.code == code)),
+            lambda: self._one(select(*_CUSTOMER).where(c.entity_id == entity_id, c.code == code)),
         )
 
     def update(self, customer_id: int, values: Values) -> None:
         self.ref.changed()
-        self.conn.execute(update(t.customers).where(t.customers.c.id == customer_id), dict(values))
+        values = with_indexes(ring_of(self.conn.dialect), "customers", values)
+        self.conn.execute(update(t.customers).where(t.customers.c.id == customer_id), values)
 
     def all(self, entity_id: int) -> Sequence[Row[Any]]:
         c = t.customers.c
-        stmt = select(t.customers).where(c.entity_id == entity_id).order_by(c.code)
+        stmt = select(*_CUSTOMER).where(c.entity_id == entity_id).order_by(c.code)
         return self.conn.execute(stmt).all()
 
     def locked(self, customer_id: int) -> Row[Any] | None:
         """The customer as stored now, locked until the transaction ends (FOR UPDATE on
         PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write lock): a write that checks
         a revision first cannot lose another writer's change."""
-        stmt = select(t.customers).where(t.customers.c.id == customer_id)
+        stmt = select(*_CUSTOMER).where(t.customers.c.id == customer_id)
         if self.raw.dialect == "postgresql":
             stmt = stmt.with_for_update()
         return self._one(stmt)
@@ -217,7 +226,7 @@ class CustomerRepo(_Repo):
     ) -> Sequence[Row[Any]]:
         """Customers in the order they were created, after `after_id` (keyset pagination)."""
         c = t.customers.c
-        stmt = select(t.customers).where(c.entity_id == entity_id, c.id > after_id)
+        stmt = select(*_CUSTOMER).where(c.entity_id == entity_id, c.id > after_id)
         if search:
             like = f"%{search.lower()}%"
             stmt = stmt.where(func.lower(c.name).like(like) | func.lower(c.code).like(like))

@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from openbill.adapters.sql.sealed import watch
+
 __all__ = ["metadata", "ExactDecimal"]
 
 
@@ -69,6 +71,9 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+# Sensitive fields (domain/sensitive.py) get their sealed type, and those looked up by value a
+# blind index column `<column>_bidx`, as their tables are defined (adapters/sql/sealed.py).
+watch(metadata)
 
 Money = BigInteger
 Stamp = DateTime(timezone=True)

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from openbill.adapters.crypto import DataKeyError
 from openbill.bootstrap import Book, open_book
 from openbill.domain.bank import format_amount
 from openbill.domain.money import format_minor
@@ -79,12 +80,26 @@ def handle(fn: F) -> F:
         except UsageError as exc:
             err().print(f"error: {exc}", style="red", markup=False)
             raise typer.Exit(2) from None
+        except DataKeyError as exc:  # missing, malformed or wrong data keys (docs/security.md)
+            err().print(f"error: {exc}", style="red", markup=False)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def book_of(db: str | None, clock: Any = None) -> Book:
-    return open_book(db or None, clock=clock)
+    return announced(open_book(db or None, clock=clock))
+
+
+def announced(book: Book) -> Book:
+    """The book, after saying (once: when it was made) that its key file is new."""
+    if book.keys.created:
+        err().print(
+            f"openbill: made the data key file {book.keys.path} (mode 0600); it opens the "
+            "book's bank accounts, tax numbers and secrets: back it up, apart from the book",
+            markup=False,
+        )
+    return book
 
 
 @contextmanager

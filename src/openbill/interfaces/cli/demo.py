@@ -29,7 +29,7 @@ from openbill.adapters.clock import FixedClock
 from openbill.bootstrap import Book, open_book
 from openbill.config import Settings
 from openbill.domain.money import format_minor
-from openbill.interfaces.cli._common import out
+from openbill.interfaces.cli._common import announced, out
 from openbill.interfaces.cli.demo_bank import Banking
 from openbill.interfaces.cli.demo_commercial import CORRECTED, Commercial
 from openbill.interfaces.cli.demo_desk import demo_logins, print_logins
@@ -690,7 +690,7 @@ def run_demo(
     where = db or Settings().database_url
     folder = Path(out_dir)
     clock = FixedClock(datetime.combine(start, time(9, 0), tzinfo=UTC))
-    book = open_book(where, actor="demo", clock=clock)
+    book = announced(open_book(where, actor="demo", clock=clock))
     try:
         count = _finished(book, start)
         if count is None:

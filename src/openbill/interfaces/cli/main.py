@@ -18,6 +18,7 @@ from openbill.interfaces.cli import (
     disputes_cmds,
     documents_cmds,
     dunning_cmds,
+    keys_cmds,
     metrics_cmds,
     payments_import_cmds,
     receivables_cmds,
@@ -107,6 +108,7 @@ app.add_typer(bank_cmds.bank_app, name="bank")
 app.add_typer(access_cmds.users_app, name="users")
 app.add_typer(access_cmds.apikeys_app, name="apikeys")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(keys_cmds.keys_app, name="keys")
 app.command("serve")(serve_cmds.serve)
 metrics_cmds.register(ar_app)
 payments_app.command("import")(payments_import_cmds.payments_import)
