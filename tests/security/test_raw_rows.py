@@ -18,7 +18,7 @@ from sqlalchemy import inspect, text
 
 from openbill.bootstrap import Book
 from openbill.interfaces.api import create_app
-from openbill.usecases import access
+from openbill.usecases import access, webhooks
 from openbill.usecases import masterdata as md
 
 STRANGER = "DE75512108001245126199"  # pays C1's invoice by its reference: learned as C1's
@@ -36,16 +36,17 @@ def _spaced(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
-def _needles(secret: str) -> list[str]:
+def _needles(*secrets: str) -> list[str]:
     ibans = [OWN, IBAN_C1, IBAN_C3, STRANGER, NEW_IBAN_C1, API_IBAN, SECOND_ENTITY_IBAN]
     out = [form for iban in ibans for form in (iban, _spaced(iban), iban.lower())]
     for typed, stored in (TAX_C1, TAX_NEW, TAX_API, TAX_ENTITY):
         out += [typed, stored]
-    return [*out, secret]
+    return [*out, *secrets]
 
 
-def _everything(book: Book, caplog: pytest.LogCaptureFixture) -> str:
-    """Go through every path that stores a sensitive value; return the TOTP secret."""
+def _everything(book: Book, caplog: pytest.LogCaptureFixture) -> tuple[str, ...]:
+    """Go through every path that stores a sensitive value; return the secrets made (the
+    TOTP secret, a webhook endpoint's first and rotated signing secrets)."""
     caplog.set_level(logging.DEBUG)
     md.create_entity(
         book.uow(),
@@ -110,7 +111,12 @@ def _everything(book: Book, caplog: pytest.LogCaptureFixture) -> str:
         )
         assert reply.status_code == 201, reply.text
         assert reply.json()["iban"] == API_IBAN  # the caller still sees it whole
-    return enrolled.secret
+    endpoint = webhooks.add_endpoint(
+        book.uow(),
+        webhooks.AddEndpoint(ENTITY, "https://erp.example.com/hooks", ("invoice.issued",)),
+    )
+    rotated = webhooks.rotate_secret(book.uow(), ENTITY, endpoint.endpoint.id)
+    return enrolled.secret, endpoint.secret, rotated.secret
 
 
 def _raw_dump(book: Book) -> str:
@@ -129,19 +135,24 @@ def _raw_dump(book: Book) -> str:
 def test_no_full_account_tax_number_or_secret_in_any_table_or_log(
     book: Book, caplog: pytest.LogCaptureFixture
 ) -> None:
-    secret = _everything(book, caplog)
+    secret, first, rotated = _everything(book, caplog)
+    assert first.startswith("whsec_") and rotated.startswith("whsec_") and first != rotated
     dump = _raw_dump(book)
     assert "enc1:" in dump and "bi1:" in dump  # sealed values and blind indexes are there
-    found = [n for n in _needles(secret) if n in dump]
+    found = [n for n in _needles(secret, first, rotated) if n in dump]
     assert found == []
     logged = caplog.text + "\n".join(str(r.args) for r in caplog.records)
-    assert [n for n in _needles(secret) if n in logged] == []
+    assert [n for n in _needles(secret, first, rotated) if n in logged] == []
     # and openbill reads them back whole
     with book.uow(read_only=True) as uow:
         entity = uow.entities.by_code(ENTITY)
         c1 = uow.customers.by_code(entity.id, "C1")
         assert (c1.iban, c1.tax_number) == (NEW_IBAN_C1, TAX_C1[1])
         assert uow.access.user_by_name("anna").totp_secret == secret
+        # the server still signs with both during the rotation's overlap
+        endpoint = uow.webhooks.endpoints(entity.id, 10)[0]
+        both = uow.webhooks.secrets(endpoint.id)
+        assert (both.secret, both.previous_secret) == (rotated, first)
 
 
 def test_the_audit_trail_shows_accounts_and_tax_numbers_masked(

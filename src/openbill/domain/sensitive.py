@@ -78,8 +78,10 @@ SENSITIVE_FIELDS: tuple[SensitiveField, ...] = (
     # The HTTP API keeps the first response to each Idempotency-Key to replay it; a customer's
     # response holds the IBAN and tax number.
     SensitiveField("api_requests", "body", Kind.RECORD, "api_request"),
-    # Hook for the webhooks of migration 0012 (see docs/security.md, "Adding a field"):
-    # SensitiveField("webhook_endpoints", "secret", Kind.SECRET, "webhook_endpoint"),
+    # The signing secrets of webhook endpoints (migration 0012): the server signs with them, so
+    # they are sealed, not hashed.
+    SensitiveField("webhook_endpoints", "secret", Kind.SECRET, "webhook_endpoint"),
+    SensitiveField("webhook_endpoints", "previous_secret", Kind.SECRET, "webhook_endpoint"),
 )
 
 MASK_KEEP = 4  # characters of an account or tax number the audit trail and logs still show

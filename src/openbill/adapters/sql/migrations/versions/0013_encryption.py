@@ -29,8 +29,7 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-# (table, column, its type before, looked up by value). The webhooks' signing secret joins
-# this list when it is wired (domain/sensitive.py): ("webhook_endpoints", "secret", ..., False).
+# (table, column, its type before, looked up by value), as domain/sensitive.py lists them.
 _FIELDS = (
     ("customers", "iban", sa.String(34), True),
     ("customers", "tax_number", sa.String(32), False),
@@ -42,6 +41,8 @@ _FIELDS = (
     ("bank_payers", "iban", sa.String(34), True),
     ("users", "totp_secret", sa.String(64), False),
     ("api_requests", "body", sa.Text(), False),
+    ("webhook_endpoints", "secret", sa.String(200), False),
+    ("webhook_endpoints", "previous_secret", sa.String(200), False),
 )
 
 # Every column of bank_lines but the sealed account and its index: an UPDATE of any of them
