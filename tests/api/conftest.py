@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from fixtures_book import ENTITY
 
+from openbill.adapters.security import Argon2Hasher
 from openbill.bootstrap import Book
 from openbill.interfaces.api import create_app
 from openbill.usecases import access
@@ -52,7 +53,13 @@ class Desk:
             c.close()
 
 
+# argon2id with the least work: a desk makes six users and every client logs in, and the
+# library's defaults cost about a tenth of a second each. tests/access checks the real ones.
+CHEAP_HASHER = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
+
+
 def build_desk(book: Book) -> Desk:
+    book.hasher = Argon2Hasher(**CHEAP_HASHER)
     m.create_entity(book.uow(), m.CreateEntity(OTHER, "Other SA", "FR", "EUR"))
     for role in ROLES:
         access.add_user(

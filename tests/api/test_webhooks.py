@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from fixtures_book import invoice
-from sqlalchemy import text
+from sqlalchemy import select
 
+from openbill.adapters.sql.tables_access import api_requests
 from openbill.adapters.webhook_sender import MemorySender
 
 from .conftest import ENTITY
@@ -15,8 +16,9 @@ NEW = {"url": "https://hooks.example/in", "events": ["invoice.issued", "invoice.
 
 
 def _stored_requests(desk):
+    """The stored responses of the Idempotency-Key store, opened (they are sealed at rest)."""
     with desk.book.engine.connect() as conn:
-        return [r.body or "" for r in conn.execute(text("SELECT body FROM api_requests"))]
+        return [r.body or "" for r in conn.execute(select(api_requests.c.body))]
 
 
 def test_an_endpoint_is_added_with_its_secret_once(desk):
