@@ -82,8 +82,10 @@ class OneTimeCodes(Protocol):
 
     def new_secret(self) -> str: ...
 
-    def verify(self, secret: str, code: str, at: datetime) -> bool:
-        """Whether `code` is the code of `at`, allowing one step before and after."""
+    def step_of(self, secret: str, code: str, at: datetime) -> int | None:
+        """The 30-second step (counted from the Unix epoch) whose code `code` is, if that
+        step is the one of `at` or one before or after it; None otherwise. A caller that
+        remembers the last step it accepted can refuse a code used twice."""
         ...
 
     def provisioning_uri(self, secret: str, name: str, issuer: str) -> str:

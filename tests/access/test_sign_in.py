@@ -67,10 +67,11 @@ def current_code(book, secret, seconds=0):
 
 
 def enrol(book, username="anna"):
+    """Enrol and confirm with the code of 30 seconds ago, so that the current code is still
+    unused (each code is accepted once)."""
     enrolment = ua.enrol_totp(book.uow(), book.codes, username)
-    ua.confirm_totp(
-        book.uow(), book.codes, ua.ConfirmTotp(username, current_code(book, enrolment.secret))
-    )
+    earlier = current_code(book, enrolment.secret, -30)
+    ua.confirm_totp(book.uow(), book.codes, ua.ConfirmTotp(username, earlier))
     return enrolment.secret
 
 
@@ -277,7 +278,7 @@ def test_totp_enrol_confirm_and_sign_in_with_a_code(desk):
     wrong = ua.ConfirmTotp("anna", other_code(desk, enrolment.secret))
     with pytest.raises(InvalidInput, match="the code is not right"):
         ua.confirm_totp(desk.uow(), desk.codes, wrong)
-    right = ua.ConfirmTotp("anna", current_code(desk, enrolment.secret))
+    right = ua.ConfirmTotp("anna", current_code(desk, enrolment.secret, -30))
     assert ua.confirm_totp(desk.uow(), desk.codes, right).change.endswith("confirmed")
     (view,) = ua.list_users(desk.uow())
     assert view.two_factor and not view.two_factor_required
@@ -290,11 +291,44 @@ def test_totp_enrol_confirm_and_sign_in_with_a_code(desk):
         log_in(desk, code=other_code(desk, enrolment.secret))
     assert rows(desk, ta.login_attempts)[-1].reason == "wrong_code"
     assert log_in(desk, code=current_code(desk, enrolment.secret)).principal.name == "anna"
-    # one 30-second step of tolerance either side
-    log_in(desk, code=current_code(desk, enrolment.secret, -30))
-    log_in(desk, code=current_code(desk, enrolment.secret, 30))
-    with pytest.raises(Unauthenticated):
+    # one 30-second step of tolerance either side, two steps away is wrong
+    with pytest.raises(Unauthenticated, match="not right"):
         log_in(desk, code=current_code(desk, enrolment.secret, -60))
+    with pytest.raises(Unauthenticated, match="not right"):
+        log_in(desk, code=current_code(desk, enrolment.secret, 60))
+    assert log_in(desk, code=current_code(desk, enrolment.secret, 30)).principal.name == "anna"
+
+
+def test_a_code_signs_in_once_and_an_older_one_never_after_it(desk):
+    """A code seen over a shoulder or replayed from a log is refused: each 30-second step is
+    accepted once, and no step before the last one accepted."""
+    add(desk)
+    secret = enrol(desk)  # confirmed with the code of the step before now
+    with pytest.raises(Unauthenticated, match="used already"):
+        log_in(desk, code=current_code(desk, secret, -30))  # the confirming code itself
+    assert rows(desk, ta.login_attempts)[-1].reason == "code_reused"
+    log_in(desk, code=current_code(desk, secret))
+    with pytest.raises(Unauthenticated, match="used already"):
+        log_in(desk, code=current_code(desk, secret))
+    log_in(desk, code=current_code(desk, secret, 30))  # the next step: still within tolerance
+    with pytest.raises(Unauthenticated, match="used already"):
+        log_in(desk, code=current_code(desk, secret))  # older than the last one accepted
+    desk.clock.advance(seconds=60)  # two steps on: the code of now is new again
+    assert log_in(desk, code=current_code(desk, secret)).principal.name == "anna"
+    failed = [r.reason for r in rows(desk, ta.login_attempts) if not r.succeeded]
+    assert failed == ["code_reused", "code_reused", "code_reused"]
+
+
+def test_reused_codes_count_towards_throttling(desk):
+    add(desk)
+    secret = enrol(desk)
+    log_in(desk, code=current_code(desk, secret))
+    desk.clock.advance(seconds=1)  # the failures come after the success (same 30-second step)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated, match="used already"):
+            log_in(desk, code=current_code(desk, secret))
+    with pytest.raises(Throttled):
+        log_in(desk, code=current_code(desk, secret, 30))
 
 
 def other_code(book, secret):

@@ -5,11 +5,15 @@ recommended profile); tests pass cheaper parameters. A hash made with other para
 verifies, and `needs_rehash` says so, so that signing in can upgrade it.
 
 `TotpCodes` are RFC 6238 codes through pyotp: 6 digits, 30-second steps, one step of
-tolerance before and after for clocks that drift.
+tolerance before and after for clocks that drift. `step_of` names the step a code belongs
+to, so that signing in can accept each code once (a code seen over someone's shoulder, or
+replayed from a proxy's log, is refused).
 """
 
 from __future__ import annotations
 
+import binascii
+import hmac
 from datetime import datetime
 from typing import Any
 
@@ -60,15 +64,21 @@ class TotpCodes:
     def new_secret(self) -> str:
         return pyotp.random_base32()
 
-    def verify(self, secret: str, code: str, at: datetime) -> bool:
+    def step_of(self, secret: str, code: str, at: datetime) -> int | None:
         code = "".join(code.split())
         if len(code) != TOTP_DIGITS or not code.isdigit():
-            return False
+            return None
         try:
             totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
-            return bool(totp.verify(code, for_time=at, valid_window=TOTP_TOLERANCE_STEPS))
-        except (ValueError, TypeError):  # a secret that is not base32
-            return False
+            now = totp.timecode(at)
+            found = None
+            for step in range(now - TOTP_TOLERANCE_STEPS, now + TOTP_TOLERANCE_STEPS + 1):
+                # every step compared, in constant time, so the time taken tells nothing
+                if hmac.compare_digest(totp.generate_otp(step), code):
+                    found = step
+            return found
+        except (ValueError, TypeError, binascii.Error):  # a secret that is not base32
+            return None
 
     def provisioning_uri(self, secret: str, name: str, issuer: str) -> str:
         return pyotp.TOTP(secret, digits=TOTP_DIGITS).provisioning_uri(

@@ -96,6 +96,11 @@ __all__ = [
     "token_hash",
     "WRONG_CREDENTIALS",
     "CODE_NEEDED",
+    "CODE_USED",
+    "ATTEMPTS_KEPT_S",
+    "IDEMPOTENCY_KEYS_KEPT_S",
+    "Pruned",
+    "prune",
     "ENROL_FIRST",
     "LAST_SEEN_RESOLUTION_S",
     "API_KEY_PREFIX",
@@ -124,10 +129,18 @@ WRONG_CREDENTIALS = "wrong user name or password"
 CODE_NEEDED = "enter the 6-digit code from your authenticator app"
 ENROL_FIRST = "two-factor authentication is required: ask an administrator to enrol you"
 WRONG_CODE = "the code is not right: enter the code your authenticator app shows now"
+CODE_USED = "that code was used already: wait for the next code your authenticator app shows"
+
+# How long housekeeping (`prune`) keeps what only the moment needs. Sign-in attempts serve
+# throttling, which looks back 30 minutes at most; the audit trail keeps every sign-in and
+# failure for good. An API Idempotency-Key answers a retry for a day, as payment APIs do; the
+# documents and payments a key made stay idempotent in their own use cases after that.
+ATTEMPTS_KEPT_S = 7 * 86400
+IDEMPOTENCY_KEYS_KEPT_S = 86400
 
 # Reasons of failed sign-ins that count towards throttling. Attempts refused while throttled,
 # and a right password of a user not yet enrolled in a required second factor, do not.
-_COUNTED = ("unknown_user", "wrong_password", "disabled", "wrong_code")
+_COUNTED = ("unknown_user", "wrong_password", "disabled", "wrong_code", "code_reused")
 _ALLOWED_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -582,9 +595,10 @@ def confirm_totp(uow: UnitOfWork, codes: OneTimeCodes, cmd: ConfirmTotp) -> User
         if user.totp_confirmed:
             return UserChanged(user.username, "two-factor authentication was already confirmed")
         code = cmd.code.strip()[:MAX_CODE_CHARS]
-        if not codes.verify(user.totp_secret, code, _now(uow)):
+        step = codes.step_of(user.totp_secret, code, _now(uow))
+        if step is None:
             raise InvalidInput(WRONG_CODE, record=record, field="code")
-        uow.access.update_user(user.id, {"totp_confirmed": True})
+        uow.access.update_user(user.id, {"totp_confirmed": True, "totp_last_step": step})
         audit(
             uow,
             None,
@@ -703,8 +717,14 @@ def log_in(uow: UnitOfWork, hasher: PasswordHasher, codes: OneTimeCodes, cmd: Lo
             code = cmd.code.strip()[:MAX_CODE_CHARS]
             if not code:
                 raise TwoFactorRequired(CODE_NEEDED)  # the first step: nothing to record
-            if not codes.verify(user.totp_secret, code, now):
+            step = codes.step_of(user.totp_secret, code, now)
+            if step is None:
                 _refuse(uow, username, address, now, "wrong_code", Unauthenticated(WRONG_CODE))
+            last = user.totp_last_step
+            if last is not None and step <= int(last):
+                # The code (or an older one) was accepted before: a code is good once.
+                _refuse(uow, username, address, now, "code_reused", Unauthenticated(CODE_USED))
+            uow.access.update_user(user.id, {"totp_last_step": step})
         token = secrets.token_urlsafe(TOKEN_BYTES)
         session_id = uow.access.add_session(
             {
@@ -970,3 +990,23 @@ def record_refusal(uow: UnitOfWork, principal_name: str, action: str, target: st
         }
         audit(uow, None, "permission_refused", "access", principal_name[:64], None, after)
         uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    attempts: int  # sign-in attempts forgotten
+    idempotency_keys: int  # API requests forgotten (their keys may be used again)
+
+
+def prune(uow: UnitOfWork) -> Pruned:
+    """Housekeeping: forget sign-in attempts older than ATTEMPTS_KEPT_S and API
+    Idempotency-Key records older than IDEMPOTENCY_KEYS_KEPT_S. Audited when it forgot any."""
+    with uow:
+        now = _now(uow)
+        attempts = uow.access.delete_attempts_before(now - timedelta(seconds=ATTEMPTS_KEPT_S))
+        keys = uow.api_requests.delete_before(now - timedelta(seconds=IDEMPOTENCY_KEYS_KEPT_S))
+        if attempts or keys:
+            after = {"login_attempts": attempts, "api_requests": keys}
+            audit(uow, None, "records_pruned", "housekeeping", "access", None, after)
+        uow.commit()
+        return Pruned(attempts, keys)

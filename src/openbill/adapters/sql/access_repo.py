@@ -124,6 +124,11 @@ class AccessRepo(_Repo):
         value = self.conn.execute(stmt).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
 
+    def delete_attempts_before(self, moment: datetime) -> int:
+        """Forget sign-in attempts made before `moment` (pruning); how many were deleted."""
+        la = a.login_attempts
+        return int(self.conn.execute(delete(la).where(la.c.attempted_at < moment)).rowcount)
+
     def attempts(self, limit: int) -> Sequence[Row[Any]]:
         la = a.login_attempts.c
         stmt = select(a.login_attempts).order_by(la.id).limit(limit)
@@ -224,6 +229,12 @@ class ApiRequestsRepo(_Repo):
                 "finished_at": finished_at,
             },
         )
+
+    def delete_before(self, moment: datetime) -> int:
+        """Forget the requests made before `moment` (pruning: their keys may be used again);
+        how many were deleted."""
+        r = a.api_requests
+        return int(self.conn.execute(delete(r).where(r.c.created_at < moment)).rowcount)
 
     def release(self, request_id: int) -> None:
         r = a.api_requests

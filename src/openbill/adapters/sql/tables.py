@@ -199,6 +199,7 @@ documents = Table(
     UniqueConstraint("entity_id", "number"),
 )
 Index("ix_documents_customer", documents.c.customer_id, documents.c.status)
+Index("ix_documents_entity_id_id", documents.c.entity_id, documents.c.id)  # keyset pages
 
 document_lines = Table(
     "document_lines",
@@ -363,6 +364,9 @@ audit_events = Table(
     Column("after", Text),
     *_chain_columns(),
 )
+# The audit trail by entity in keyset pages, and a record's own trail (migration 0014).
+Index("ix_audit_events_entity_id_id", audit_events.c.entity_id, audit_events.c.id)
+Index("ix_audit_events_record", audit_events.c.record_type, audit_events.c.record_id)
 
 chain_heads = Table(
     "chain_heads",

@@ -9,6 +9,7 @@ codes from it); it never reaches a log or the audit trail.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -43,6 +44,8 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("totp_secret", String(64)),  # base32; None: not enrolled
     Column("totp_confirmed", Boolean, nullable=False, default=False),
+    # The 30-second step of the last code accepted: a code is good once (migration 0014).
+    Column("totp_last_step", BigInteger),
     Column("two_factor_required", Boolean, nullable=False, default=False),
     Column("disabled_at", Stamp),
     Column("created_at", Stamp, nullable=False),
@@ -79,11 +82,13 @@ login_attempts = Table(
     Column("address", String(64), nullable=False),
     Column("attempted_at", Stamp, nullable=False),
     Column("succeeded", Boolean, nullable=False),
-    # ok, unknown_user, wrong_password, disabled, wrong_code, not_enrolled, throttled
+    # ok, unknown_user, wrong_password, disabled, wrong_code, code_reused, not_enrolled,
+    # throttled
     Column("reason", String(24), nullable=False),
 )
 Index("ix_login_attempts_username_at", login_attempts.c.username, login_attempts.c.attempted_at)
 Index("ix_login_attempts_address_at", login_attempts.c.address, login_attempts.c.attempted_at)
+Index("ix_login_attempts_attempted_at", login_attempts.c.attempted_at)  # pruning
 
 api_keys = Table(
     "api_keys",
@@ -128,3 +133,4 @@ api_requests = Table(
     Column("finished_at", Stamp),
     UniqueConstraint("principal", "idem_key"),
 )
+Index("ix_api_requests_created_at", api_requests.c.created_at)  # pruning

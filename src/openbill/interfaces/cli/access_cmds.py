@@ -141,6 +141,20 @@ def users_role(
     out().print(f"{r.username}: {r.change}", markup=False)
 
 
+@users_app.command("prune")
+@handle
+def users_prune(db: DbOption = None) -> None:
+    """Forget sign-in attempts older than 7 days and API Idempotency-Key records older than a
+    day (`openbill serve` does it every hour; the audit trail keeps every sign-in)."""
+    with opened(db) as book:
+        done = ua.prune(book.uow())
+    out().print(
+        f"forgot {done.attempts} sign-in attempts and {done.idempotency_keys} "
+        "Idempotency-Key records",
+        markup=False,
+    )
+
+
 @users_app.command("entities")
 @handle
 def users_entities(
