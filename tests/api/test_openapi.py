@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
+from typing import get_args
 
 import pytest
 from fastapi.testclient import TestClient
 from fixtures_book import ENTITY, row_counts
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import AfterValidator, BaseModel
 
 from openbill.domain.access import ACTIONS
-from openbill.interfaces.api import create_app
+from openbill.interfaces.api import (
+    create_app,
+    schemas,
+    schemas_bank,
+    schemas_commercial,
+    schemas_receivables,
+)
 from openbill.interfaces.api.idempotency import request_digest
-from openbill.interfaces.api.inputs import _body_has_nul
+from openbill.interfaces.api.inputs import LimitBody, _body_has_nul, max_body_bytes
 from openbill.interfaces.api.problems import PROBLEM_JSON
 from openbill.usecases import access
 
@@ -78,6 +87,82 @@ def test_a_method_a_path_does_not_take_names_every_method_it_does(api):
     assert reply.headers["allow"] == "GET, PATCH"
     assert reply.headers["content-type"] == PROBLEM_JSON
     assert reply.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        # Each also matches a route with a parameter ({delivery_id}, {case}, {payment_id}),
+        # whose methods are not this resource's (schemathesis, ST205).
+        ("deliveries/import", "POST"),
+        ("disputes/report", "GET"),
+        ("payments/imports", "POST"),
+    ],
+)
+def test_a_literal_path_names_its_own_methods_not_a_look_alike_with_a_parameter(api, path, allow):
+    # GET /payments/imports also reaches GET /payments/{payment_id}, where "imports" is no
+    # number: 405 all the same. (A delivery may be called "import": GET reads it.)
+    for method in ("OPTIONS", "DELETE") + (("GET",) if path == "payments/imports" else ()):
+        reply = api.request(method, f"{BASE}/{path}")
+        assert reply.status_code == 405, (method, reply.text)
+        assert reply.headers["allow"] == allow
+        assert reply.json()["code"] == "method_not_allowed"
+    schema = api.get("/v1/openapi.json").json()["paths"][f"/v1/entities/{{entity}}/{path}"]
+    assert set(schema) == {allow.lower()}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{BASE}/bank/lines/18446744073709551616",
+        f"{BASE}/bank/statements/2147483648/lines",
+        f"{BASE}/dunning/runs/0",
+        f"{BASE}/payments/-1",
+    ],
+)
+def test_a_record_number_no_record_can_have_is_refused_as_input(api, url):
+    # Beyond the 32-bit columns of PostgreSQL (and SQLite's 64 bits) was a 500.
+    reply = api.get(url)
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["code"] == "invalid_input"
+
+
+def test_a_record_number_in_range_that_names_nothing_is_not_found(api):
+    assert api.get(f"{BASE}/bank/lines/2147483647").status_code == 404
+
+
+def test_a_body_larger_than_the_server_takes_is_refused_before_it_is_read(book):
+    key = access.create_api_key(book.uow(), access.CreateApiKey(ENTITY, "all", ACTIONS, "t"))
+    app = create_app(book)
+    (limit,) = [m for m in app.user_middleware if m.cls is LimitBody]
+    limit.kwargs["limit"] = 1000
+    client = TestClient(app, raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {key.token}"
+    before = row_counts(book)
+    body = {"code": "BIG", "name": "x" * 2000, "country": "DE", "currency": "EUR"}
+    with client:
+        reply = client.post(f"{BASE}/customers", json=body)
+        assert reply.status_code == 413, reply.text
+        assert reply.headers["content-type"] == PROBLEM_JSON
+        assert (reply.json()["code"], reply.json()["field"]) == ("body_too_large", "body")
+        # Without a Content-Length (chunked), counted as it streams in.
+        chunks = iter([b'{"code": "BIG", "name": "', b"x" * 2000, b'"}'])
+        reply = client.post(
+            f"{BASE}/customers", content=chunks, headers={"Content-Type": "application/json"}
+        )
+        assert reply.status_code == 413, reply.text
+        assert row_counts(book) == before
+        body["name"] = "Small"
+        assert client.post(f"{BASE}/customers", json=body).status_code == 201
+
+
+def test_the_body_limit_is_64_megabytes_unless_the_server_says_otherwise(monkeypatch):
+    monkeypatch.delenv("OPENBILL_MAX_BODY_MB", raising=False)
+    assert max_body_bytes() == 64 * 1024 * 1024
+    monkeypatch.setenv("OPENBILL_MAX_BODY_MB", "200")
+    assert max_body_bytes() == 200 * 1024 * 1024
+    monkeypatch.setenv("OPENBILL_MAX_BODY_MB", "lots")
+    assert max_body_bytes() == 64 * 1024 * 1024
 
 
 def test_a_body_that_is_not_text_is_a_problem_on_the_body(api):
@@ -147,9 +232,39 @@ def test_a_code_in_any_script_comes_back_in_a_percent_encoded_location(api):
     assert api.get(reply.headers["location"]).json()["code"] == "\u0116x"
 
 
+def test_a_purchase_order_number_in_any_script_comes_back_in_a_location_and_is_kept(api, book):
+    # "Ì\U000729e3<E" in Location was a 500 after the order was stored (schemathesis).
+    number = "\u00ccP\U000729e3/1"
+    reply = api.post(f"{BASE}/purchase-orders", json={"customer": "C3", "number": number})
+    assert reply.status_code == 201, reply.text
+    # U+00CC is C3 8C in UTF-8, U+729E3 is F1 B2 A7 A3, and the slash is %2F.
+    assert reply.headers["location"] == f"{BASE}/purchase-orders/C3/%C3%8CP%F1%B2%A7%A3%2F1"
+    assert reply.json()["number"] == number
+
+
 def test_times_carry_their_zone(api):
     # Stored in UTC; SQLite gives it back without a zone, and RFC 3339 needs one.
     assert api.get(f"{BASE}/customers/C1").json()["created_at"] == "2026-01-01T09:00:00Z"
+    hour = {"code": "HOUR", "name": "Hour", "unit": "HUR", "revenue_account": "4000"}
+    made = api.post(f"{BASE}/charge-codes", json=hour)
+    assert made.status_code == 201, made.text
+    assert made.json()["created_at"].endswith("Z")
+    assert api.get(f"{BASE}/charge-codes/HOUR").json()["created_at"].endswith("Z")
+
+
+def test_every_time_in_every_answer_is_given_with_its_zone():
+    # A field typed plain `datetime` would come back from SQLite without one (ST108).
+    plain = []
+    for module in (schemas, schemas_bank, schemas_commercial, schemas_receivables):
+        for name, model in vars(module).items():
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                for field, info in model.model_fields.items():
+                    kinds = {info.annotation, *get_args(info.annotation)}
+                    if datetime in kinds and not any(
+                        isinstance(m, AfterValidator) for m in info.metadata
+                    ):
+                        plain.append(f"{name}.{field}")
+    assert plain == []
 
 
 @pytest.mark.parametrize("code", [" C9", "C9 ", "C\x019", "", "\t"])

@@ -53,6 +53,7 @@ cent (amounts are decimal strings).
 * **Every POST** takes an `Idempotency-Key`: a replay returns the first response, the same key
   with other content gets 422, and one still running gets 409.
 * **Changes** (PATCH) need `If-Match` with the ETag you read; a stale one gets 412.
+* **Bodies** are at most 64 MB (the server's OPENBILL_MAX_BODY_MB): a larger one gets 413.
 * **Text** never holds the NUL character (U+0000): a path, query or body with one gets 422.
 """
 
@@ -74,6 +75,7 @@ def create_app(book: Book) -> FastAPI:
         declare_actions(router.routes)  # before inclusion, which may copy the routes
         app.include_router(router, prefix=API_PREFIX)
     mount_web(app, book)
+    app.add_middleware(inputs.LimitBody)  # the outermost: a body too large is never read
     # The schema with every refusal each operation can give (problem+json), its path
     # parameters, Idempotency-Key and log-in (interfaces/api/openapi.py).
     app.openapi = openapi.documented(app, operations)  # type: ignore[method-assign]

@@ -5,17 +5,40 @@ undoing someone else's change."""
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Path, Request
 from pydantic import BaseModel
 
 from openbill.domain.rejections import InvalidInput, Rejection
 
-__all__ = ["etag", "model_tag", "not_modified", "require_if_match", "PreconditionRequired"]
+__all__ = [
+    "MAX_RECORD_ID",
+    "RecordId",
+    "etag",
+    "location",
+    "model_tag",
+    "not_modified",
+    "require_if_match",
+    "PreconditionRequired",
+]
+
+
+# Records are numbered by the database from 1; the columns are 32-bit on PostgreSQL. A larger
+# number in a path names no record and is refused as input (422), never passed to the store.
+MAX_RECORD_ID = 2_147_483_647
+RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="the record's number")]
 
 
 class PreconditionRequired(Rejection):
     code = "precondition_required"
+
+
+def location(*segments: object) -> str:
+    """The API path of a record, each segment percent-encoded (RFC 3986): a header value is
+    Latin-1, and a code may be written in any script or hold a slash."""
+    return "/v1/" + "/".join(quote(str(segment), safe="") for segment in segments)
 
 
 def etag(revision: str) -> str:

@@ -1,4 +1,11 @@
-"""Text no store can keep is refused at the door: the NUL character (U+0000).
+"""What no request may carry is refused at the door, before any route, idempotency record or
+log-in sees it.
+
+A body larger than the server takes (LimitBody): 413 `body_too_large`. Routes read a body
+whole (an upload, the Idempotency-Key's digest), so the bound is what one request may hold in
+memory: 64 MB by default, OPENBILL_MAX_BODY_MB sets another.
+
+Text no store can keep (RefuseNul): the NUL character (U+0000).
 
 PostgreSQL refuses NUL in text (SQLite keeps it), so a NUL in a path, a query or a JSON body
 would be a server error on one backend and stored data on the other. No billing record has a
@@ -11,6 +18,7 @@ Lone UTF-16 surrogates ("\\ud800") need nothing here: pydantic refuses them as i
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -19,12 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openbill.interfaces.api.problems import problem
 
-__all__ = ["RefuseNul", "MAX_CHECKED_BODY_BYTES"]
+__all__ = ["LimitBody", "RefuseNul", "MAX_CHECKED_BODY_BYTES", "max_body_bytes"]
 
 NUL = "\x00"
 # A JSON body larger than this is not read here (it is passed on as it came): openbill's JSON
 # requests are far smaller; the bound keeps a huge upload from being held twice in memory.
 MAX_CHECKED_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_BODY_MB = 64
 _REASON = "text must not contain the NUL character (U+0000)"
 
 
@@ -103,4 +112,66 @@ class RefuseNul:
         # `errors` list, as for the business rules' refusals.
         detail = f"{where}: {_REASON}"
         response = problem(Request(scope, receive), 422, "invalid_input", detail, field=where)
+        await response(scope, receive, send)
+
+
+def max_body_bytes() -> int:
+    """The largest body a request may have: OPENBILL_MAX_BODY_MB megabytes (64 by default)."""
+    text = os.environ.get("OPENBILL_MAX_BODY_MB", "").strip()
+    megabytes = int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_BODY_MB
+    return megabytes * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class LimitBody:
+    """ASGI middleware: 413 for a request whose body is larger than `limit` bytes, whether its
+    Content-Length says so or it only turns out so as it streams in (chunked)."""
+
+    def __init__(self, app: ASGIApp, limit: int | None = None) -> None:
+        self.app = app
+        self.limit = max_body_bytes() if limit is None else limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.strip().isdigit():
+                if int(value) > self.limit:
+                    await self._refuse(scope, receive, send)
+                    return
+        size = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        megabytes = self.limit / (1024 * 1024)
+        detail = (
+            f"body: the request is larger than the {megabytes:g} MB this server takes; "
+            "split the file, or ask the administrator to raise OPENBILL_MAX_BODY_MB"
+        )
+        response = problem(Request(scope), 413, "body_too_large", detail, field="body")
         await response(scope, receive, send)

@@ -5,7 +5,8 @@ which checks every answer against it) knows every refusal.
 - every refusal (4xx, 5xx) is a Problem, `application/problem+json`;
 - an operation guarded by an action (`x-openbill-action`): 401 and 403, and how to log in;
 - every operation: 422 (the request is wrong; at least a NUL character anywhere in it);
-- an operation with a path parameter: 404; a change: 409; with an If-Match header: 412, 428;
+- an operation with a path parameter: 404; a change: 409, and 413 for a body too large;
+  with an If-Match header: 412, 428;
 - a path parameter read by a dependency (the `{entity}` of the guard) is declared;
 - a POST of an IdempotentRoute declares its Idempotency-Key header.
 
@@ -52,7 +53,10 @@ _GUARDED = {
 }
 _RECORD = {404: "no such record"}
 _INPUT = {422: "the request is wrong: `field` names where, `errors` lists every problem"}
-_WRITE = {409: "the record's state refuses it, or the same Idempotency-Key is still running"}
+_WRITE = {
+    409: "the record's state refuses it, or the same Idempotency-Key is still running",
+    413: "the body is larger than the server takes (OPENBILL_MAX_BODY_MB, 64 MB by default)",
+}
 _IF_MATCH = {
     412: "changed by someone else since it was read: read it again",
     428: "send If-Match with the ETag you read",

@@ -8,7 +8,9 @@ and openbill's members `code`, `record`, `field` and, for a request that failed 
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -119,6 +121,12 @@ def _location(loc: Sequence[Any]) -> str:
 
 def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in exc.errors()):
+        # GET /payments/imports reaches GET /payments/{payment_id} ("imports" is no number),
+        # but the path names a resource of its own that takes no GET: 405, not a bad number.
+        allowed = _allowed_methods(request)
+        if allowed and request.method not in allowed.split(", "):
+            return _not_allowed(request, allowed)
     errors = [
         {"field": _location(e.get("loc", ())), "reason": e.get("msg", "")} for e in exc.errors()
     ]
@@ -138,15 +146,35 @@ _UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400, fastapi
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route answers on this path. Starlette's 405 names only those of the
-    first route that matches the path (GET where PATCH is there too), so each method is tried
-    against the whole router (included routers too, whatever FastAPI nests them in)."""
+    """The methods of the resource the path names. Starlette's 405 names only those of the
+    first route that matches the path (GET where PATCH is there too), and a path such as
+    /deliveries/import also matches /deliveries/{delivery_id}: an API path takes the methods
+    its schema lists for it, the template with the fewest parameters (the literal one) where
+    several match; any other path, every method some route answers on it."""
+    path = request.scope.get("path", "")
+    templates = [
+        (template.count("{"), item)
+        for template, item in request.app.openapi().get("paths", {}).items()
+        if _template(template).fullmatch(path)
+    ]
+    if templates:
+        item = min(templates, key=lambda found: found[0])[1]
+        return ", ".join(method for method in _METHODS if method.lower() in item)
     allowed = []
     for method in _METHODS:
         scope = {**request.scope, "method": method}
         if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
             allowed.append(method)
     return ", ".join(allowed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(template: str) -> re.Pattern[str]:
+    """/v1/customers/{code} as a pattern of the paths it names."""
+    parts = re.split(r"(\{[^}/]+\})", template)
+    return re.compile(
+        "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+    )
 
 
 def _http(request: Request, exc: Exception) -> JSONResponse:
@@ -163,12 +191,13 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"there is no {request.url.path} here; the API is described at /v1/openapi.json"
     if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-        detail = (
-            f"{request.method} is not an operation of {request.url.path}; "
-            f"it takes {headers['Allow']}"
-        )
+        return _not_allowed(request, _allowed_methods(request) or headers.get("Allow", ""))
     return problem(request, exc.status_code, code, detail, headers=headers or None)
+
+
+def _not_allowed(request: Request, allowed: str) -> JSONResponse:
+    detail = f"{request.method} is not an operation of {request.url.path}; it takes {allowed}"
+    return problem(request, 405, "method_not_allowed", detail, headers={"Allow": allowed})
 
 
 def _crash(request: Request, exc: Exception) -> JSONResponse:

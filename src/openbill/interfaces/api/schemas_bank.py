@@ -7,14 +7,13 @@ refused where money belongs, request bodies refuse fields they do not know."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from openbill.domain.bank import format_amount
 from openbill.domain.metrics import Metric, NotEnoughData
-from openbill.interfaces.api.schemas import Amount, Code, IsoDate, Text, _In
+from openbill.interfaces.api.schemas import Amount, Code, IsoDate, Text, UtcDateTime, _In
 
 __all__ = [
     "AgingReport",
@@ -206,7 +205,7 @@ class BankStatement(BaseModel):
     source_sha256: str
     problems: list[str]
     imported_by: str
-    imported_at: datetime
+    imported_at: UtcDateTime
 
 
 class BankStatementPage(BaseModel):
@@ -280,7 +279,7 @@ class Decision(BaseModel):
     rule: str
     explanation: str
     actor: str
-    at: datetime
+    at: UtcDateTime
     undoes: int | None
     posted: dict[str, Any] = Field(description="the records it posted: payments, entries ...")
 
@@ -565,7 +564,7 @@ class JournalEntry(BaseModel):
     description: str
     source_table: str
     source_id: int
-    created_at: datetime
+    created_at: UtcDateTime
     chain_seq: int | None
     lines: list[JournalLine]
 
@@ -632,7 +631,7 @@ class VerifyResult(BaseModel):
 class AuditEvent(BaseModel):
     id: int
     chain_seq: int | None
-    occurred_at: datetime
+    occurred_at: UtcDateTime
     actor: str
     action: str
     record_type: str

@@ -10,13 +10,12 @@ every request body refuses fields it does not know (`extra="forbid"`).
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from openbill.interfaces.api.schemas import InvoiceDetail, InvoiceIn, IsoDate, LineIn
+from openbill.interfaces.api.schemas import InvoiceDetail, InvoiceIn, IsoDate, LineIn, UtcDateTime
 
 __all__ = [
     "decimal_text",
@@ -146,7 +145,7 @@ class EntityOut(BaseModel):
     address: str
     email: str
     payment_terms: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class EntityIn(_In):
@@ -200,7 +199,7 @@ class ChargeCode(BaseModel):
     revenue_account: str
     tax_class: str
     active: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class ChargeCodePage(BaseModel):
@@ -224,7 +223,7 @@ class Price(BaseModel):
     model: str
     params: dict[str, Any] = Field(description="numbers as decimal strings")
     includes_tax: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class PricePage(BaseModel):
@@ -267,7 +266,7 @@ class Contract(BaseModel):
     discount_percent: str
     po_required: bool
     spending_cap: str | None
-    created_at: datetime
+    created_at: UtcDateTime
     prices: list[ContractPrice] | None = Field(
         default=None, description="the negotiated prices (on the contract itself, not in lists)"
     )
@@ -315,7 +314,7 @@ class PurchaseOrder(BaseModel):
     valid_from: IsoDate | None
     valid_to: IsoDate | None
     currency: str
-    created_at: datetime
+    created_at: UtcDateTime
     lines: list[PoLine]
 
 
@@ -484,8 +483,8 @@ class Discrepancy(BaseModel):
     status: str = Field(description="open, resolved or overridden")
     resolution: str
     resolved_by: str | None
-    resolved_at: datetime | None
-    created_at: datetime
+    resolved_at: UtcDateTime | None
+    created_at: UtcDateTime
 
 
 class DiscrepancyPage(BaseModel):
@@ -495,7 +494,7 @@ class DiscrepancyPage(BaseModel):
 
 class Approval(BaseModel):
     approved_by: str
-    approved_at: datetime
+    approved_at: UtcDateTime
     total: str
 
 
@@ -651,16 +650,16 @@ class OutboxMessage(BaseModel):
     subject: str
     status: str = Field(description="queued, sending, sent, failed or unknown")
     attempts: int
-    next_attempt_at: datetime | None
-    sent_at: datetime | None
+    next_attempt_at: UtcDateTime | None
+    sent_at: UtcDateTime | None
     last_error: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class Attempt(BaseModel):
     attempt_no: int
-    started_at: datetime
-    finished_at: datetime
+    started_at: UtcDateTime
+    finished_at: UtcDateTime
     outcome: str
     smtp_code: int | None
     detail: str

@@ -8,7 +8,6 @@ list."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -21,6 +20,7 @@ from openbill.interfaces.api.schemas import (
     Payment,
     PaymentIn,
     PaymentRecorded,
+    UtcDateTime,
 )
 
 __all__ = [
@@ -412,7 +412,7 @@ class DisputePage(BaseModel):
 
 
 class TimelineEntry(BaseModel):
-    at: dt.datetime
+    at: UtcDateTime
     actor: str
     kind: str
     detail: str
@@ -676,8 +676,8 @@ class Run(BaseModel):
     fee_invoices: int
     emails: int
     message: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None
 
 
 class RunPage(BaseModel):

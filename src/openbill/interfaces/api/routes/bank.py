@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from openbill.adapters.bank import BUILTIN, read_statement
 from openbill.domain.access import PAYMENTS_POST, READ
 from openbill.domain.rejections import InvalidInput, NotFound
-from openbill.interfaces.api.http import etag, not_modified, require_if_match
+from openbill.interfaces.api.http import RecordId, etag, location, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.problems import problem
@@ -157,7 +157,7 @@ def list_accounts(caller: Annotated[Caller, allowed(READ)]) -> BankAccountList:
 
 
 @router.get("/accounts/{account_id}", response_model=BankAccount, summary="One bank account")
-def get_account(account_id: int, caller: Annotated[Caller, allowed(READ)]) -> BankAccount:
+def get_account(account_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> BankAccount:
     for view in bk.list_bank_accounts(caller.uow(read_only=True), caller.entity):
         if view.id == account_id:
             return _account(view)
@@ -186,7 +186,7 @@ def add_account(
             body.opening_on,
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/bank/accounts/{view.id}"
+    response.headers["Location"] = location("entities", caller.entity, "bank", "accounts", view.id)
     return _account(view)
 
 
@@ -380,7 +380,9 @@ def list_statements(
 
 
 @router.get("/statements/{statement_id}", response_model=BankStatement, summary="One statement")
-def get_statement(statement_id: int, caller: Annotated[Caller, allowed(READ)]) -> BankStatement:
+def get_statement(
+    statement_id: RecordId, caller: Annotated[Caller, allowed(READ)]
+) -> BankStatement:
     return _statement(pb.statement_record(caller.uow(read_only=True), caller.entity, statement_id))
 
 
@@ -390,7 +392,7 @@ def get_statement(statement_id: int, caller: Annotated[Caller, allowed(READ)]) -
     summary="The new lines a statement brought, in its order",
 )
 def statement_lines(
-    statement_id: int,
+    statement_id: RecordId,
     caller: Annotated[Caller, allowed(READ)],
     cursor: str | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
@@ -480,7 +482,7 @@ def list_lines(
     response_model=BankLineDetail,
     summary="One bank line: what the bank says, its candidates and every decision taken",
 )
-def get_line(line_id: int, caller: Annotated[Caller, allowed(READ)]) -> BankLineDetail:
+def get_line(line_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> BankLineDetail:
     d = bm.line_detail(caller.uow(read_only=True), caller.entity, line_id)
     return BankLineDetail(
         **_line_fields(d),
@@ -543,7 +545,7 @@ def _decided(done: bm.Decided, status: str) -> Decided:
     summary="Post a proposed candidate of a line (the best one unless `candidate` names another)",
 )
 def confirm(
-    line_id: int, body: ConfirmIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
+    line_id: RecordId, body: ConfirmIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
 ) -> Decided:
     done = bm.confirm(caller.uow(), bm.Confirm(caller.entity, line_id, body.candidate))
     return _decided(done, "matched")
@@ -555,7 +557,7 @@ def confirm(
     summary="Split a line by hand over invoices, customer credit, a bank fee and other money",
 )
 def split(
-    line_id: int, body: SplitIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
+    line_id: RecordId, body: SplitIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
 ) -> Decided:
     done = bm.split(
         caller.uow(),
@@ -578,7 +580,7 @@ def split(
     summary="Book a line that is no customer's payment on its category's ledger account",
 )
 def mark_other(
-    line_id: int, body: OtherIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
+    line_id: RecordId, body: OtherIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
 ) -> Decided:
     done = bm.mark_other(
         caller.uow(),
@@ -594,7 +596,9 @@ def mark_other(
     response_model=Decided,
     summary="Undo the decision on a line: its postings are reversed, the line waits again",
 )
-def undo(line_id: int, body: UndoIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]) -> Decided:
+def undo(
+    line_id: RecordId, body: UndoIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
+) -> Decided:
     done = bm.undo(caller.uow(), bm.Undo(caller.entity, line_id, body.reason))
     return _decided(done, "new")
 

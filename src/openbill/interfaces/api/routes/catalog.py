@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response
 
 from openbill.domain.access import CATALOG_WRITE, READ, SETTINGS_ADMIN
 from openbill.domain.rejections import InvalidInput, InvalidState
+from openbill.interfaces.api.http import RecordId, location
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas_commercial import (
@@ -88,7 +89,7 @@ def create_entity(
             record="legal entity",
             field="code",
         )
-    response.headers["Location"] = f"/v1/entities/{body.code}"
+    response.headers["Location"] = location("entities", body.code)
     return _entity(pc.entity_record(caller.uow(read_only=True), body.code))
 
 
@@ -125,7 +126,7 @@ def list_tax_rules(
 
 
 @router.get("/tax-rules/{rule_id}", response_model=TaxRule, summary="One tax rule")
-def get_tax_rule(rule_id: int, caller: Annotated[Caller, allowed(READ)]) -> TaxRule:
+def get_tax_rule(rule_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> TaxRule:
     return _tax_rule(pc.tax_rule_record(caller.uow(read_only=True), caller.entity, rule_id))
 
 
@@ -159,7 +160,7 @@ def add_tax_rule(
             record="tax rule",
             field="valid_from",
         )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/tax-rules/{made.id}"
+    response.headers["Location"] = location("entities", caller.entity, "tax-rules", made.id)
     return _tax_rule(pc.tax_rule_record(caller.uow(read_only=True), caller.entity, made.id))
 
 
@@ -212,7 +213,7 @@ def create_charge_code(
         raise InvalidState(
             f"a charge code {body.code!r} exists already", record="charge code", field="code"
         )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/charge-codes/{body.code}"
+    response.headers["Location"] = location("entities", caller.entity, "charge-codes", body.code)
     return _charge_code(pc.charge_code_record(caller.uow(read_only=True), caller.entity, body.code))
 
 
@@ -269,7 +270,7 @@ def list_prices(
 
 
 @router.get("/prices/{price_id}", response_model=Price, summary="One price")
-def get_price(price_id: int, caller: Annotated[Caller, allowed(READ)]) -> Price:
+def get_price(price_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> Price:
     return _price(pc.price_record(caller.uow(read_only=True), caller.entity, price_id))
 
 
@@ -301,5 +302,5 @@ def add_price(
             record="price",
             field="effective_from",
         )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/prices/{made.id}"
+    response.headers["Location"] = location("entities", caller.entity, "prices", made.id)
     return _price(pc.price_record(caller.uow(read_only=True), caller.entity, made.id))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from openbill.domain.access import INVOICES_PREPARE, READ
 from openbill.domain.rejections import InvalidState
+from openbill.interfaces.api.http import location
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import IsoDate, amount
@@ -111,7 +112,7 @@ def create_contract(
         raise InvalidState(
             f"contract {body.number} exists already", record="contract", field="number"
         )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/contracts/{body.number}"
+    response.headers["Location"] = location("entities", caller.entity, "contracts", body.number)
     return _contract(pc.contract_record(caller.uow(read_only=True), caller.entity, body.number))
 
 
@@ -140,5 +141,5 @@ def add_contract_price(
             record="contract price",
             field="effective_from",
         )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/contracts/{number}"
+    response.headers["Location"] = location("entities", caller.entity, "contracts", number)
     return _contract(pc.contract_record(caller.uow(read_only=True), caller.entity, number))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from openbill.domain.access import CUSTOMERS_WRITE, READ
 from openbill.domain.rejections import InvalidInput, InvalidState
-from openbill.interfaces.api.http import etag, not_modified, require_if_match
+from openbill.interfaces.api.http import etag, location, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import Customer, CustomerChange, CustomerIn, CustomerPage
@@ -103,9 +102,7 @@ def create_customer(
     row = pages.customer_record(caller.uow(read_only=True), caller.entity, body.code)
     response.headers["ETag"] = etag(row["revision"])
     # Header values are Latin-1: the code, any Unicode, travels percent-encoded.
-    response.headers["Location"] = (
-        f"/v1/entities/{quote(caller.entity, safe='')}/customers/{quote(body.code, safe='')}"
-    )
+    response.headers["Location"] = location("entities", caller.entity, "customers", body.code)
     return _customer(row)
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from openbill.domain.access import DISPUTES_OPEN, DISPUTES_RESOLVE, READ
 from openbill.domain.disputes import Group
 from openbill.domain.rejections import InvalidInput
-from openbill.interfaces.api.http import etag, not_modified, require_if_match
+from openbill.interfaces.api.http import etag, location, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.dunning import sender_address
@@ -116,7 +116,7 @@ def _read(caller: Caller, case: str, response: Response) -> DisputeDetail:
 
 
 def _location(caller: Caller, case_no: str) -> str:
-    return f"/v1/entities/{caller.entity}/disputes/{case_no}"
+    return location("entities", caller.entity, "disputes", case_no)
 
 
 def _resolved(r: ds.Resolved) -> Resolved:
@@ -353,7 +353,7 @@ def resolve_by_credit_note(
             body.note,
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/invoices/{done.credit_note}"
+    response.headers["Location"] = location("entities", caller.entity, "invoices", done.credit_note)
     return _resolved(done)
 
 
@@ -382,7 +382,9 @@ def resolve_by_rebill(
             body.note,
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/invoices/{done.rebill_invoice}"
+    response.headers["Location"] = location(
+        "entities", caller.entity, "invoices", done.rebill_invoice
+    )
     return _resolved(done)
 
 

@@ -22,7 +22,14 @@ from openbill.domain.access import (
     SETTINGS_ADMIN,
 )
 from openbill.domain.rejections import InvalidInput
-from openbill.interfaces.api.http import etag, model_tag, not_modified, require_if_match
+from openbill.interfaces.api.http import (
+    RecordId,
+    etag,
+    location,
+    model_tag,
+    not_modified,
+    require_if_match,
+)
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.commercial_common import (
@@ -61,12 +68,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/entities/{entity}", tags=["drafts"], route_class=IdempotentRoute)
 
 
-def _draft(caller: Caller, draft_id: int) -> Draft:
+def _draft(caller: Caller, draft_id: RecordId) -> Draft:
     return draft(pc.draft_record(caller.uow(read_only=True), caller.entity, draft_id))
 
 
 def _location(caller: Caller, draft_id: int) -> str:
-    return f"/v1/entities/{caller.entity}/drafts/{draft_id}"
+    return location("entities", caller.entity, "drafts", draft_id)
 
 
 @router.get("/drafts", response_model=InvoicePage, summary="Drafts, oldest first")
@@ -120,7 +127,7 @@ def create_draft(
     summary="One draft with its findings and approval (or the document it was issued as)",
 )
 def get_draft(
-    draft_id: int,
+    draft_id: RecordId,
     request: Request,
     response: Response,
     caller: Annotated[Caller, allowed(READ)],
@@ -139,7 +146,7 @@ def get_draft(
     summary="Add lines to a draft (priced like the draft's others)",
 )
 def add_lines(
-    draft_id: int, body: LinesIn, caller: Annotated[Caller, allowed(INVOICES_PREPARE)]
+    draft_id: RecordId, body: LinesIn, caller: Annotated[Caller, allowed(INVOICES_PREPARE)]
 ) -> Draft:
     inv.add_lines(caller.uow(), inv.AddLines(caller.entity, draft_id, line_specs(body.lines)))
     return _draft(caller, draft_id)
@@ -161,7 +168,9 @@ def _verified(result: ver.Verified) -> Verified:
     summary="Check a draft against contracts, purchase orders, deliveries, master data and "
     "history; its findings go to the discrepancy queue",
 )
-def verify_draft(draft_id: int, caller: Annotated[Caller, allowed(INVOICES_PREPARE)]) -> Verified:
+def verify_draft(
+    draft_id: RecordId, caller: Annotated[Caller, allowed(INVOICES_PREPARE)]
+) -> Verified:
     return _verified(ver.verify_draft(caller.uow(), ver.VerifyDraft(caller.entity, draft_id)))
 
 
@@ -170,7 +179,9 @@ def verify_draft(draft_id: int, caller: Annotated[Caller, allowed(INVOICES_PREPA
     response_model=Verified,
     summary="Approve a draft above the approval threshold (not by whoever prepared it)",
 )
-def approve_draft(draft_id: int, caller: Annotated[Caller, allowed(INVOICES_APPROVE)]) -> Verified:
+def approve_draft(
+    draft_id: RecordId, caller: Annotated[Caller, allowed(INVOICES_APPROVE)]
+) -> Verified:
     return _verified(ver.approve_draft(caller.uow(), ver.ApproveDraft(caller.entity, draft_id)))
 
 
@@ -182,7 +193,7 @@ def approve_draft(draft_id: int, caller: Annotated[Caller, allowed(INVOICES_APPR
     responses={409: {"description": "a blocking discrepancy is open, or it was issued"}},
 )
 def issue_draft(
-    draft_id: int,
+    draft_id: RecordId,
     response: Response,
     caller: Annotated[Caller, allowed(INVOICES_ISSUE)],
     body: Annotated[IssueIn | None, Body()] = None,
@@ -197,7 +208,7 @@ def issue_draft(
             work_key(caller, idempotency_key),
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/invoices/{issued.number}"
+    response.headers["Location"] = location("entities", caller.entity, "invoices", issued.number)
     return invoice_shown(
         pc.document_record(caller.uow(read_only=True), caller.entity, issued.number)
     )
@@ -232,14 +243,16 @@ def list_discrepancies(
     )
 
 
-def _discrepancy(caller: Caller, discrepancy_id: int) -> Discrepancy:
+def _discrepancy(caller: Caller, discrepancy_id: RecordId) -> Discrepancy:
     return discrepancy(
         pc.discrepancy_record(caller.uow(read_only=True), caller.entity, discrepancy_id)
     )
 
 
 @router.get("/discrepancies/{discrepancy_id}", response_model=Discrepancy, summary="One finding")
-def get_discrepancy(discrepancy_id: int, caller: Annotated[Caller, allowed(READ)]) -> Discrepancy:
+def get_discrepancy(
+    discrepancy_id: RecordId, caller: Annotated[Caller, allowed(READ)]
+) -> Discrepancy:
     return _discrepancy(caller, discrepancy_id)
 
 
@@ -250,7 +263,7 @@ def get_discrepancy(discrepancy_id: int, caller: Annotated[Caller, allowed(READ)
     responses={409: {"description": "still found, or not open"}},
 )
 def resolve_discrepancy(
-    discrepancy_id: int, caller: Annotated[Caller, allowed(INVOICES_PREPARE)]
+    discrepancy_id: RecordId, caller: Annotated[Caller, allowed(INVOICES_PREPARE)]
 ) -> Discrepancy:
     ver.resolve_discrepancy(
         caller.uow(), ver.ResolveDiscrepancy(caller.entity, discrepancy_id, "fixed")
@@ -264,7 +277,7 @@ def resolve_discrepancy(
     summary="Accept a finding with a written reason (a manager; audited)",
 )
 def override_discrepancy(
-    discrepancy_id: int, body: OverrideIn, caller: Annotated[Caller, allowed(INVOICES_APPROVE)]
+    discrepancy_id: RecordId, body: OverrideIn, caller: Annotated[Caller, allowed(INVOICES_APPROVE)]
 ) -> Discrepancy:
     ver.resolve_discrepancy(
         caller.uow(),

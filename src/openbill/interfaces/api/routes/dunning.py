@@ -20,7 +20,7 @@ from openbill.adapters.documents.dunning_mail import TemplateLetters
 from openbill.adapters.mail import SmtpSettings
 from openbill.domain.access import CATALOG_WRITE, DUNNING_RUN, READ
 from openbill.domain.rejections import InvalidState
-from openbill.interfaces.api.http import etag, not_modified, require_if_match
+from openbill.interfaces.api.http import RecordId, etag, location, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import IsoDate
@@ -147,7 +147,9 @@ def create_policy(
             body.default,
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/dunning/policies/{view.code}"
+    response.headers["Location"] = location(
+        "entities", caller.entity, "dunning", "policies", view.code
+    )
     return _policy(asdict(view))
 
 
@@ -261,7 +263,7 @@ def latest_run(caller: Annotated[Caller, allowed(READ)]) -> RunReport:
     response_model=RunReport,
     summary="The report of a run: steps taken, invoices skipped and why, notes",
 )
-def get_run(run_id: int, caller: Annotated[Caller, allowed(READ)]) -> RunReport:
+def get_run(run_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> RunReport:
     return _report(dn.run_report(caller.uow(read_only=True), caller.entity, run_id))
 
 
@@ -283,7 +285,9 @@ def run(
     if report.run_id is None:
         response.status_code = 200
     else:
-        response.headers["Location"] = f"/v1/entities/{caller.entity}/dunning/runs/{report.run_id}"
+        response.headers["Location"] = location(
+            "entities", caller.entity, "dunning", "runs", report.run_id
+        )
     return _report(report)
 
 
@@ -321,7 +325,7 @@ def list_promises(
 
 
 @router.get("/promises/{promise_id}", response_model=Promise, summary="One promise to pay")
-def get_promise(promise_id: int, caller: Annotated[Caller, allowed(READ)]) -> Promise:
+def get_promise(promise_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> Promise:
     return _promise(rp.promise_record(caller.uow(read_only=True), caller.entity, promise_id))
 
 
@@ -340,7 +344,9 @@ def add_promise(
             caller.entity, body.customer, body.pay_by, body.amount, body.note, body.made_on
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/dunning/promises/{view.id}"
+    response.headers["Location"] = location(
+        "entities", caller.entity, "dunning", "promises", view.id
+    )
     return Promise(**asdict(view))
 
 
@@ -362,7 +368,7 @@ def list_holds(
 
 
 @router.get("/holds/{hold_id}", response_model=Hold, summary="One hold")
-def get_hold(hold_id: int, caller: Annotated[Caller, allowed(READ)]) -> Hold:
+def get_hold(hold_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> Hold:
     return _hold(rp.hold_record(caller.uow(read_only=True), caller.entity, hold_id))
 
 
@@ -378,7 +384,7 @@ def set_hold(
     view = dn.set_hold(
         caller.uow(), dn.SetHold(caller.entity, body.customer, body.kind, body.reason)
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/dunning/holds/{view.id}"
+    response.headers["Location"] = location("entities", caller.entity, "dunning", "holds", view.id)
     return Hold(**asdict(view))
 
 
@@ -388,7 +394,7 @@ def set_hold(
     summary="Release a hold, with the reason (audited)",
 )
 def release_hold(
-    hold_id: int, body: ReleaseIn, caller: Annotated[Caller, allowed(DUNNING_RUN)]
+    hold_id: RecordId, body: ReleaseIn, caller: Annotated[Caller, allowed(DUNNING_RUN)]
 ) -> Hold:
     held = rp.hold_record(caller.uow(read_only=True), caller.entity, hold_id)
     if held["released_at"]:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from openbill.domain.access import PAYMENTS_POST, READ
 from openbill.domain.rejections import InvalidInput
+from openbill.interfaces.api.http import location
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.uploads import UploadRoute, csv_body
@@ -110,8 +111,8 @@ def add_rate(
         caller.uow(), fxu.SetRate(caller.entity, body.date, body.from_, body.to, body.rate)
     )
     source, target = body.from_.upper(), body.to.upper()
-    response.headers["Location"] = (
-        f"/v1/entities/{caller.entity}/fx-rates/{body.date.isoformat()}/{source}/{target}"
+    response.headers["Location"] = location(
+        "entities", caller.entity, "fx-rates", body.date.isoformat(), source, target
     )
     return _in_use(caller, body.date, source, target)
 

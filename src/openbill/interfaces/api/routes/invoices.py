@@ -6,13 +6,12 @@ routes.outbox."""
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 
 from openbill.domain.access import INVOICES_ISSUE, READ
 from openbill.domain.invoice import DocumentKind, DocumentStatus
-from openbill.interfaces.api.http import model_tag, not_modified
+from openbill.interfaces.api.http import location, model_tag, not_modified
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.commercial_common import (
@@ -89,9 +88,7 @@ def _shown(caller: Caller, number: str) -> InvoiceShown:
 
 
 def _created(response: Response, caller: Caller, number: str) -> InvoiceShown:
-    response.headers["Location"] = (
-        f"/v1/entities/{quote(caller.entity, safe='')}/invoices/{quote(number, safe='')}"
-    )
+    response.headers["Location"] = location("entities", caller.entity, "invoices", number)
     return _shown(caller, number)
 
 

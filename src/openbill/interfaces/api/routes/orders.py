@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from openbill.domain.access import INVOICES_PREPARE, READ
 from openbill.domain.rejections import InvalidState
+from openbill.interfaces.api.http import location
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import amount
@@ -61,7 +62,7 @@ def _order(r: dict[str, Any]) -> PurchaseOrder:
 
 
 def _location(entity: str, customer: str, number: str) -> str:
-    return f"/v1/entities/{entity}/purchase-orders/{customer}/{number}"
+    return location("entities", entity, "purchase-orders", customer, number)
 
 
 @router.get(

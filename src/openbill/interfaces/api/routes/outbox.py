@@ -17,7 +17,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from openbill.domain.access import CUSTOMERS_WRITE, INVOICES_ISSUE, READ
 from openbill.domain.rejections import InvalidInput
-from openbill.interfaces.api.http import etag, not_modified, require_if_match
+from openbill.interfaces.api.http import RecordId, etag, location, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas_commercial import (
@@ -68,7 +68,7 @@ def _message(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _detail(caller: Caller, message_id: int) -> OutboxMessageDetail:
+def _detail(caller: Caller, message_id: RecordId) -> OutboxMessageDetail:
     r = pc.outbox_record(caller.uow(read_only=True), caller.entity, message_id)
     return OutboxMessageDetail(
         **_message(r),
@@ -106,7 +106,7 @@ def send_invoice(
         ml.QueueDocument(caller.entity, number, sender=sender_address()),
         make_renderer(caller),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/outbox/{queued.id}"
+    response.headers["Location"] = location("entities", caller.entity, "outbox", queued.id)
     if not queued.created:
         response.status_code = 200
     return Queued(
@@ -142,7 +142,9 @@ def list_outbox(
     response_model=OutboxMessageDetail,
     summary="One message with every delivery attempt",
 )
-def get_message(message_id: int, caller: Annotated[Caller, allowed(READ)]) -> OutboxMessageDetail:
+def get_message(
+    message_id: RecordId, caller: Annotated[Caller, allowed(READ)]
+) -> OutboxMessageDetail:
     return _detail(caller, message_id)
 
 
@@ -153,7 +155,7 @@ def get_message(message_id: int, caller: Annotated[Caller, allowed(READ)]) -> Ou
     responses={409: {"description": "the message is not failed or unknown"}},
 )
 def retry_message(
-    message_id: int, caller: Annotated[Caller, allowed(INVOICES_ISSUE)]
+    message_id: RecordId, caller: Annotated[Caller, allowed(INVOICES_ISSUE)]
 ) -> OutboxMessageDetail:
     pc.outbox_record(caller.uow(read_only=True), caller.entity, message_id)  # of this entity
     ml.retry(caller.uow(), message_id)

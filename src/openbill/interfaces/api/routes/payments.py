@@ -24,7 +24,7 @@ from openbill.domain.payment_import import (
     profiles_from_toml,
 )
 from openbill.domain.rejections import InvalidInput
-from openbill.interfaces.api.http import model_tag, not_modified
+from openbill.interfaces.api.http import RecordId, location, model_tag, not_modified
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.uploads import UploadRoute, csv_body
@@ -100,7 +100,7 @@ def detail(r: dict[str, Any]) -> PaymentDetail:
 
 
 def _location(caller: Caller, payment_id: int) -> str:
-    return f"/v1/entities/{caller.entity}/payments/{payment_id}"
+    return location("entities", caller.entity, "payments", payment_id)
 
 
 @router.get("", response_model=PaymentPage, summary="Payments, in the order they were recorded")
@@ -168,7 +168,7 @@ def record_payment(
     summary="One payment: what it paid (with rates across currencies), what is left, reversal",
 )
 def get_payment(
-    payment_id: int,
+    payment_id: RecordId,
     request: Request,
     response: Response,
     caller: Annotated[Caller, allowed(READ)],
@@ -188,7 +188,7 @@ def get_payment(
     "else oldest first",
 )
 def allocate_payment(
-    payment_id: int, body: AllocateIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
+    payment_id: RecordId, body: AllocateIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
 ) -> Allocated:
     done = pay.allocate_payment(
         caller.uow(),
@@ -216,7 +216,7 @@ def allocate_payment(
     summary="Reverse a payment that bounced: the invoices it paid open again",
 )
 def reverse_payment(
-    payment_id: int, body: ReverseIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
+    payment_id: RecordId, body: ReverseIn, caller: Annotated[Caller, allowed(PAYMENTS_POST)]
 ) -> Reversed:
     done = pay.reverse_payment(
         caller.uow(), pay.ReversePayment(caller.entity, payment_id, body.reason, body.date)

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from openbill.domain.access import PAYMENTS_POST, READ, WRITEOFFS_WRITE
+from openbill.interfaces.api.http import RecordId, location
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import IsoDate, amount
@@ -89,7 +90,7 @@ def list_refunds(
 
 
 @router.get("/refunds/{refund_id}", response_model=Refund, summary="One refund")
-def get_refund(refund_id: int, caller: Annotated[Caller, allowed(READ)]) -> Refund:
+def get_refund(refund_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> Refund:
     return _refund(rp.refund_record(caller.uow(read_only=True), caller.entity, refund_id))
 
 
@@ -114,7 +115,7 @@ def pay_refund(
             body.reference,
         ),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/refunds/{done.id}"
+    response.headers["Location"] = location("entities", caller.entity, "refunds", done.id)
     return _refund(rp.refund_record(caller.uow(read_only=True), caller.entity, done.id))
 
 
@@ -161,7 +162,7 @@ def list_write_offs(
 
 
 @router.get("/writeoffs/{write_off_id}", response_model=WriteOff, summary="One write-off")
-def get_write_off(write_off_id: int, caller: Annotated[Caller, allowed(READ)]) -> WriteOff:
+def get_write_off(write_off_id: RecordId, caller: Annotated[Caller, allowed(READ)]) -> WriteOff:
     return _write_off(rp.write_off_record(caller.uow(read_only=True), caller.entity, write_off_id))
 
 
@@ -178,7 +179,7 @@ def write_off(
         caller.uow(),
         pay.WriteOff(caller.entity, body.invoice, body.reason, body.amount, body.date),
     )
-    response.headers["Location"] = f"/v1/entities/{caller.entity}/writeoffs/{done.id}"
+    response.headers["Location"] = location("entities", caller.entity, "writeoffs", done.id)
     return _write_off(rp.write_off_record(caller.uow(read_only=True), caller.entity, done.id))
 
 

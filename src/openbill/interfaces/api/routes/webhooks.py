@@ -21,7 +21,7 @@ from openbill.adapters.webhook_sender import HttpxSender
 from openbill.domain.access import SETTINGS_ADMIN
 from openbill.domain.rejections import InvalidInput
 from openbill.domain.webhooks import SUBSCRIBABLE
-from openbill.interfaces.api.http import etag, not_modified, require_if_match
+from openbill.interfaces.api.http import RecordId, etag, location, not_modified, require_if_match
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.security import Caller, allowed
@@ -141,7 +141,7 @@ class SecretRotated(BaseModel):
 
 
 class WebhookTest(BaseModel):
-    delivery_id: int
+    delivery_id: RecordId
     event_id: str
     status: str = Field(description="delivered or failed (a test is tried once)")
     status_code: int | None
@@ -154,7 +154,7 @@ class WebhookDelivery(BaseModel):
     event_id: str = Field(description="also the Openbill-Delivery header the receiver got")
     event_type: str
     subject: str = Field(description="the record the event is about (its number)")
-    endpoint_id: int
+    endpoint_id: RecordId
     url: str
     status: Literal["pending", "sending", "delivered", "failed"]
     attempts: int
@@ -260,8 +260,8 @@ def add_endpoint(
     )
     setattr(request.state, _SECRET_STATE, made.secret)
     response.headers["ETag"] = etag(made.endpoint.revision)
-    response.headers["Location"] = (
-        f"/v1/entities/{caller.entity}/webhooks/endpoints/{made.endpoint.id}"
+    response.headers["Location"] = location(
+        "entities", caller.entity, "webhooks", "endpoints", made.endpoint.id
     )
     return WebhookEndpointCreated(**_endpoint(made.endpoint), secret=None)
 
@@ -272,7 +272,7 @@ def add_endpoint(
     summary="One webhook endpoint; its ETag is its revision",
 )
 def get_endpoint(
-    endpoint_id: int,
+    endpoint_id: RecordId,
     request: Request,
     response: Response,
     caller: Annotated[Caller, allowed(SETTINGS_ADMIN)],
@@ -292,7 +292,7 @@ def get_endpoint(
     responses={412: {"description": "changed by someone else since it was read"}},
 )
 def change_endpoint(
-    endpoint_id: int,
+    endpoint_id: RecordId,
     body: WebhookEndpointChange,
     response: Response,
     caller: Annotated[Caller, allowed(SETTINGS_ADMIN)],
@@ -325,7 +325,7 @@ def change_endpoint(
     summary="A new signing secret (in this response only); the old one signs too for a while",
 )
 def rotate_secret(
-    endpoint_id: int,
+    endpoint_id: RecordId,
     request: Request,
     caller: Annotated[Caller, allowed(SETTINGS_ADMIN)],
     body: RotateSecretIn | None = None,
@@ -346,7 +346,7 @@ def rotate_secret(
     summary="Send a ping event to the endpoint now, once, and say how it went",
 )
 def test_endpoint(
-    endpoint_id: int, request: Request, caller: Annotated[Caller, allowed(SETTINGS_ADMIN)]
+    endpoint_id: RecordId, request: Request, caller: Annotated[Caller, allowed(SETTINGS_ADMIN)]
 ) -> WebhookTest:
     sender = _sender(request)
     try:
@@ -403,7 +403,7 @@ def list_deliveries(
     summary="One delivery with every attempt (not its body)",
 )
 def get_delivery(
-    delivery_id: int, caller: Annotated[Caller, allowed(SETTINGS_ADMIN)]
+    delivery_id: RecordId, caller: Annotated[Caller, allowed(SETTINGS_ADMIN)]
 ) -> WebhookDeliveryDetail:
     detail = wh.show_delivery(caller.uow(read_only=True), caller.entity, delivery_id)
     attempts = [
@@ -425,6 +425,8 @@ def get_delivery(
     response_model=Retried,
     summary="Make a failed delivery due again, with a new round of attempts",
 )
-def retry_delivery(delivery_id: int, caller: Annotated[Caller, allowed(SETTINGS_ADMIN)]) -> Retried:
+def retry_delivery(
+    delivery_id: RecordId, caller: Annotated[Caller, allowed(SETTINGS_ADMIN)]
+) -> Retried:
     done = wh.retry_deliveries(caller.uow(), caller.entity, (delivery_id,))
     return Retried(retried=done)
