@@ -323,3 +323,35 @@ def test_a_nul_is_found_in_any_string_of_a_json_body_and_only_there(value):
     has = any("\x00" in s for s in _strings(value))
     assert _body_has_nul(json.dumps(value).encode()) is has
     assert _body_has_nul(json.dumps(value, ensure_ascii=False).encode()) is has
+
+
+def _schema_of(api, name):
+    return api.get("/v1/openapi.json").json()["components"]["schemas"][name]
+
+
+def test_a_text_that_must_be_given_is_not_blanks_in_the_schema_as_on_the_server(api, book):
+    # "\r" met minLength 1 in the schema and was stripped to "" by the server (seed 3).
+    reason = _schema_of(api, "AdjustmentIn")["properties"]["reason"]
+    assert (reason["minLength"], reason["pattern"]) == (1, r"\S")
+    assert re.search(reason["pattern"], "\r") is None and re.search(reason["pattern"], " x")
+    before = row_counts(book)
+    body = {
+        "customer": "C1",
+        "lines": [{"charge_code": "WIDGET", "quantity": "1"}],
+        "adjustments": [{"kind": "charge", "reason": "\r", "amount": "1.00"}],
+    }
+    reply = api.post(f"{BASE}/invoices", json=body)
+    assert reply.status_code == 422 and reply.json()["field"] == "adjustments[0].reason"
+    assert row_counts(book) == before
+
+
+def test_bank_fees_take_only_currency_codes_in_the_schema_as_on_the_server(api):
+    fees = _schema_of(api, "BankSettingsChange")["properties"]["fees"]["anyOf"][0]
+    assert fees["additionalProperties"] is False
+    assert list(fees["patternProperties"]) == ["^[A-Za-z]{3}$"]
+    tag = api.get(f"{BASE}/bank/settings").headers["etag"]
+    reply = api.patch(
+        f"{BASE}/bank/settings", json={"fees": {"E!": ["1.00"]}}, headers={"If-Match": tag}
+    )
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["field"].startswith("fees")

@@ -55,10 +55,13 @@ CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
 # fault: "opening_balance.constrained-str").
 AmountOrEmpty = Annotated[
     str,
-    StringConstraints(pattern=r"^(-?\d{1,15}(\.\d{1,10})?)?$", strip_whitespace=True),
+    StringConstraints(pattern=r"^(-?[0-9]{1,15}(\.[0-9]{1,10})?)?$", strip_whitespace=True),
     Field(description='a decimal amount as text, e.g. "1190.00", or ""', examples=["1190.00"]),
 ]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)]
+# Blanks at either end are dropped; "\r" alone is refused by the schema too (\S).
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True, pattern=r"\S")
+]
 LedgerAccount = Annotated[str, StringConstraints(max_length=16, strip_whitespace=True)]
 
 
@@ -360,7 +363,9 @@ class BankSettingsChange(_In):
     fx_tolerance_bps: Annotated[int, Field(ge=0, le=1000)] | None = None
     fees: (
         Annotated[
-            dict[CurrencyCode, Annotated[list[Amount], Field(max_length=30)]], Field(max_length=50)
+            dict[CurrencyCode, Annotated[list[Amount], Field(max_length=30)]],
+            # Only currency codes: a key the pattern does not fit is refused by the schema too.
+            Field(max_length=50, json_schema_extra={"additionalProperties": False}),
         ]
         | None
     ) = None

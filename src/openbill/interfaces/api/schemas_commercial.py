@@ -92,18 +92,28 @@ def price_text(value: Any) -> str | None:
 # A quantity or unit price: a decimal string, never a JSON number; at most 10 places.
 Decimal10 = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{1,15}(\.\d{1,10})?$", strip_whitespace=True),
+    StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,10})?$", strip_whitespace=True),
     Field(description='a non-negative decimal as text, e.g. "12.50"', examples=["12.50"]),
 ]
 Money = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{1,15}(\.\d{1,10})?$", strip_whitespace=True),
+    StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,10})?$", strip_whitespace=True),
     Field(description='a non-negative amount as text, e.g. "1000.00"', examples=["1000.00"]),
 ]
 
 
+_SOMETHING = r"\S"  # at least one character that is not a blank
+
+
 def _bounded(max_length: int, min_length: int = 0) -> Any:
-    return StringConstraints(min_length=min_length, max_length=max_length, strip_whitespace=True)
+    # Blanks at either end are dropped; a text that must be given must hold something else:
+    # "\r" alone is refused by the schema too, not only by the server after stripping.
+    return StringConstraints(
+        min_length=min_length,
+        max_length=max_length,
+        strip_whitespace=True,
+        pattern=_SOMETHING if min_length else None,
+    )
 
 
 # Texts bounded by the columns that store them.

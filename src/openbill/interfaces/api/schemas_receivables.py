@@ -92,24 +92,24 @@ MAX_CREDIT_LINES = 1_000  # lines a credit note of a dispute names (an invoice's
 
 Rate = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{1,15}(\.\d{1,10})?$", strip_whitespace=True),
+    StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,10})?$", strip_whitespace=True),
     Field(description='1 unit of one currency in units of the other, as text, e.g. "0.9231"'),
 ]
 Percent = Annotated[
     str,
-    StringConstraints(pattern=r"^-?\d{1,3}(\.\d{1,10})?$", strip_whitespace=True),
+    StringConstraints(pattern=r"^-?[0-9]{1,3}(\.[0-9]{1,10})?$", strip_whitespace=True),
     Field(description='percent a year or percentage points, as text, e.g. "2.15"'),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
 # The same, or empty (one pattern, not a union, so that a refusal names the field alone).
 MaybeRate = Annotated[
     str,
-    StringConstraints(pattern=r"^(\d{1,15}(\.\d{1,10})?)?$", strip_whitespace=True),
+    StringConstraints(pattern=r"^([0-9]{1,15}(\.[0-9]{1,10})?)?$", strip_whitespace=True),
     Field(description='empty, or 1 unit of one currency in units of the other, e.g. "0.9231"'),
 ]
 MaybeAmount = Annotated[
     str,
-    StringConstraints(pattern=r"^(-?\d{1,15}(\.\d{1,10})?)?$", strip_whitespace=True),
+    StringConstraints(pattern=r"^(-?[0-9]{1,15}(\.[0-9]{1,10})?)?$", strip_whitespace=True),
     Field(description='empty, or a decimal amount as text, e.g. "1190.00"'),
 ]
 MaybeCurrency = Annotated[str, StringConstraints(pattern=r"^([A-Za-z]{3})?$")]
