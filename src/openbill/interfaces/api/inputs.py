@@ -122,13 +122,12 @@ def max_body_bytes() -> int:
     return megabytes * 1024 * 1024
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class LimitBody:
     """ASGI middleware: 413 for a request whose body is larger than `limit` bytes, whether its
-    Content-Length says so or it only turns out so as it streams in (chunked)."""
+    Content-Length says so or it only turns out so as it streams in (chunked). In the second
+    case the 413 is sent the moment the bound is passed, the app is told the client went away,
+    and whatever it answers or raises after that is dropped: a route, FastAPI's body parser
+    or an upload reader may be reading, and none of them gets to answer instead."""
 
     def __init__(self, app: ASGIApp, limit: int | None = None) -> None:
         self.app = app
@@ -144,28 +143,34 @@ class LimitBody:
                     await self._refuse(scope, receive, send)
                     return
         size = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal size
+            nonlocal size, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 size += len(message.get("body", b""))
                 if size > self.limit:
-                    raise _TooLarge
+                    if not started:
+                        refused = True
+                        await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def watched(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counted, watched)
-        except _TooLarge:
-            if started:
+        except Exception:
+            if not refused:
                 raise
-            await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         megabytes = self.limit / (1024 * 1024)
