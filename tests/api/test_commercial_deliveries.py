@@ -8,6 +8,7 @@ Prices from tests/fixtures_book.py: WIDGET 12.50 EUR at 19 %, TRAINING 100.00 ex
 
 from __future__ import annotations
 
+import pytest
 from fixtures_book import row_counts
 
 from openbill.domain.commercial import IMPORT_ROWS_MAX
@@ -69,6 +70,32 @@ def test_an_import_with_bad_rows_names_each_and_changes_nothing(desk):
     assert _refs(client) == ["G-1"]
     good = HEADER + "G-2,shipment,C1,,,,WIDGET,2026-01-14,,1,,,,,,\n"
     assert _import(client, good, headers=CSV | {"Idempotency-Key": "d-1"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        ("null", "application/json", "expected a JSON array of deliveries"),
+        ('{"rows": []}', "application/json", "expected a JSON array of deliveries"),
+        ("[1, 2", "application/json", "not valid JSON"),
+        ("ref,colour\nX,red\n", "text/csv", "unknown column 'colour'"),
+    ],
+)
+def test_a_body_that_is_no_deliveries_file_is_refused_even_when_keeping_the_good_rows(
+    desk, body, content_type, reason
+):
+    # keep_good=true imports the good rows of a file; a file with none readable is refused,
+    # not answered 200 with nothing imported (schemathesis: `null` accepted, seed 6).
+    client = desk.client("specialist")
+    before = row_counts(desk.book)
+    reply = _import(client, body, headers={"Content-Type": content_type}, keep_good="true")
+    assert reply.status_code == 422, reply.text
+    problem = reply.json()
+    assert reason in problem["detail"]
+    assert "cannot be read as deliveries" in problem["detail"]
+    assert [e["line"] for e in problem["errors"]] == [1]
+    after = row_counts(desk.book)
+    assert {k for k in before if before[k] != after[k]} <= {"api_requests"}
 
 
 def test_json_bodies_and_money_as_text(desk):

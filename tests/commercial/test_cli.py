@@ -40,6 +40,16 @@ BAD = "D-2,shipment,C1,K1,PO-1,7,WIDGET,2026-01-05,,4,,,,,\n"  # PO-1 has no lin
 HEADER = ",".join(DELIVERY_FIELDS[:-1]) + "\n"  # every column but description
 
 
+def test_cli_a_file_that_is_no_deliveries_file_is_refused_even_with_keep_good(run, tmp_path):
+    file = tmp_path / "timesheet.csv"
+    file.write_text("ref,colour\nX,red\n")
+    refused = run("deliveries", "import", str(file), "--keep-good", code=1)
+    assert "timesheet.csv:1: field colour: unknown column 'colour'" in refused.stderr
+    assert "nothing was imported (timesheet.csv cannot be read as deliveries)" in refused.stderr
+    assert not (tmp_path / "timesheet.csv.rejects.csv").exists()
+    assert json.loads(run("deliveries", "list", "--json").stdout) == []
+
+
 def test_cli_contract_po_import_and_prepare(run, tmp_path):
     run(
         "contracts",

@@ -309,6 +309,9 @@ class RowError:
     field: str
     reason: str
     raw: tuple[tuple[str, str], ...] = ()  # the row's fields as given, for a rejects file
+    # The file itself cannot be read as deliveries (not JSON, not an array, a CSV header with
+    # an unknown column, too large): no row is good, so keep_good refuses it all the same.
+    whole_file: bool = False
 
     @property
     def message(self) -> str:
@@ -370,7 +373,8 @@ def parse_deliveries(
     from the first character). Returns the good rows and an error for every bad one; never
     raises for bad input."""
     if len(text) > IMPORT_BYTES_MAX:
-        return [], [RowError(source, 0, "", f"file larger than {IMPORT_BYTES_MAX} characters")]
+        reason = f"file larger than {IMPORT_BYTES_MAX} characters"
+        return [], [RowError(source, 0, "", reason, whole_file=True)]
     kind = fmt.lower() or _format_of(text, source)
     records = _json_records(text, source) if kind == "json" else _csv_records(text, source)
     rows: list[DeliveryRow] = []
@@ -380,9 +384,8 @@ def parse_deliveries(
             errors.append(record)
             continue
         if len(rows) + len(errors) >= IMPORT_ROWS_MAX:
-            errors.append(
-                RowError(source, line, "", f"more than {IMPORT_ROWS_MAX} rows per import")
-            )
+            reason = f"more than {IMPORT_ROWS_MAX} rows per import"
+            errors.append(RowError(source, line, "", reason, whole_file=True))
             break
         try:
             rows.append(_row(record, source, line))
@@ -408,7 +411,7 @@ def _csv_records(text: str, source: str) -> Iterator[Record]:
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        yield 1, RowError(source, 1, "", f"not readable as CSV: {exc}")
+        yield 1, RowError(source, 1, "", f"not readable as CSV: {exc}", whole_file=True)
         return
     if header is None:
         return
@@ -425,7 +428,13 @@ def _csv_records(text: str, source: str) -> Iterator[Record]:
         )
         yield (
             1,
-            RowError(source, 1, unknown[0] if unknown else missing[0] if missing else "", reason),
+            RowError(
+                source,
+                1,
+                unknown[0] if unknown else missing[0] if missing else "",
+                reason,
+                whole_file=True,
+            ),
         )
         return
     line = reader.line_num
@@ -457,7 +466,7 @@ def _json_records(text: str, source: str) -> Iterator[Record]:
         doc = decoder.decode(text)
     except (json.JSONDecodeError, ValueError, RecursionError) as exc:
         line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
-        yield line, RowError(source, line, "", f"not valid JSON: {_short(exc)}")
+        yield line, RowError(source, line, "", f"not valid JSON: {_short(exc)}", whole_file=True)
         return
     if isinstance(doc, dict) and set(doc) == {"deliveries"}:
         doc = doc["deliveries"]
@@ -465,7 +474,11 @@ def _json_records(text: str, source: str) -> Iterator[Record]:
         yield (
             1,
             RowError(
-                source, 1, "", 'expected a JSON array of deliveries, or {"deliveries": [...]}'
+                source,
+                1,
+                "",
+                'expected a JSON array of deliveries, or {"deliveries": [...]}',
+                whole_file=True,
             ),
         )
         return

@@ -545,7 +545,8 @@ def _same(existing: Any, values: dict[str, Any]) -> bool:
 def import_deliveries(uow: UnitOfWork, cmd: ImportDeliveries) -> Imported:
     """Import deliveries: new refs are created, known refs with other content are corrected
     (audited, a new revision), the same content is left alone. Any bad row refuses the whole
-    file (ImportRejected, naming every bad row) unless `keep_good`."""
+    file (ImportRejected, naming every bad row) unless `keep_good`; a file that cannot be read
+    as deliveries at all (RowError.whole_file) is refused even then."""
     rows, errors = parse_deliveries(cmd.text, cmd.source, cmd.fmt)
     with uow:
         entity = entity_by_code(uow, cmd.entity)
@@ -574,7 +575,7 @@ def import_deliveries(uow: UnitOfWork, cmd: ImportDeliveries) -> Imported:
             except _RowBad as bad:
                 errors.append(RowError(row.source, row.line, bad.field, bad.reason, row.raw))
         errors.sort(key=lambda e: e.line)
-        if errors and not cmd.keep_good:
+        if errors and (not cmd.keep_good or any(e.whole_file for e in errors)):
             raise ImportRejected(errors)
         created = corrected = unchanged = 0
         now = uow.clock.now()

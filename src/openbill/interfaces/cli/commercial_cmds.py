@@ -284,10 +284,13 @@ def deliveries_import(
         except com.ImportRejected as exc:
             for e in exc.errors:
                 err().print(f"error: {e.message}", style="red", markup=False)
+            hint = (
+                f"{file.name} cannot be read as deliveries"
+                if any(e.whole_file for e in exc.errors)
+                else "use --keep-good to import the good rows"
+            )
             err().print(
-                f"{len(exc.errors)} bad row(s); nothing was imported "
-                "(use --keep-good to import the good rows)",
-                markup=False,
+                f"{len(exc.errors)} bad row(s); nothing was imported ({hint})", markup=False
             )
             raise typer.Exit(1) from None
     out().print(

@@ -101,8 +101,13 @@ class ImportRefused(InvalidInput):
     def __init__(self, errors: list[RowError] | tuple[RowError, ...]) -> None:
         first = errors[0]
         more = f" (and {len(errors) - 1} more bad row(s))" if len(errors) > 1 else ""
+        hint = (
+            "the file cannot be read as deliveries"
+            if any(e.whole_file for e in errors)
+            else "keep_good=true imports the good rows"
+        )
         super().__init__(
-            f"{first.message}{more}; nothing was imported (keep_good=true imports the good rows)",
+            f"{first.message}{more}; nothing was imported ({hint})",
             record=f"{first.source}:{first.line}" if first.line else first.source,
             field=first.field,
         )
