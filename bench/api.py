@@ -23,7 +23,10 @@ for :data:`WARMUP_S` seconds untimed and then :data:`DURATION_S` seconds measure
 - ``payments``: ``POST /v1/entities/PAY/payments``, with the API key and a new
   Idempotency-Key each, 10.00 EUR from a random customer, allocated to their oldest open
   invoice (the payment, its allocation, the journal entry, the audit event, the stored
-  response of the key: one transaction).
+  response of the key: one transaction);
+- ``desk``: ``GET /desk/PAY``, the web desk's dashboard as a logged-in specialist sees it
+  (session cookie from ``POST /v1/sessions``): billed this month, cash received, the aging
+  chart over every open invoice, the DSO trend, the queues' counts; the whole HTML page.
 
 Rate: requests started in the measured window, over the seconds until the last of them was
 answered. Latency: from sending a request to having read its whole response, per request,
@@ -60,10 +63,11 @@ DESCRIPTION = (
     "openbill serve (uvicorn, one process) on loopback, a book of N open invoices; an "
     "asyncio httpx client, 16 keep-alive connections, 10 s per operation after 2 s warm-up; "
     "floor: GET /v1/health; auth: GET /v1/me with an API key; invoices: GET a page of 50 "
-    "with the key; payments: POST one with a new Idempotency-Key, allocated, journal, audit"
+    "with the key; payments: POST one with a new Idempotency-Key, allocated, journal, audit; "
+    "desk: the web dashboard (HTML) for a logged-in specialist"
 )
 
-JOBS = ("floor", "auth", "invoices", "payments")  # bench.harness GROUPS["api"], floor first
+JOBS = ("floor", "auth", "invoices", "payments", "desk")  # bench.harness GROUPS["api"]; floor first
 CONNECTIONS = 16
 DURATION_S = 10.0
 WARMUP_S = 2.0
@@ -209,7 +213,8 @@ async def _load(
                     latencies.append(answered - sent)
                     last_answer = max(last_answer, answered)
                     if len(samples) < 3:
-                        samples.append(reply.json())
+                        is_json = reply.headers.get("content-type", "").endswith("json")
+                        samples.append(reply.json() if is_json else reply.text)
 
         await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
         cpu_s = time.process_time() - cpu[0]
@@ -220,8 +225,13 @@ async def _load(
 # --- the job ---------------------------------------------------------------------------------
 
 
+USER = "bench-specialist"
+PASSWORD = "a bench password of some length"  # a throwaway book's user, made for the run
+
+
 def _book(url: str, n: int) -> tuple[list[str], str]:
-    """The payments-import book of N invoices and an API key; (customer codes, key)."""
+    """The payments-import book of N invoices, an API key and a specialist (USER);
+    (customer codes, key)."""
     from bench.jobs import payments_import as book_job
     from openbill.bootstrap import open_book
     from openbill.usecases import access
@@ -235,6 +245,11 @@ def _book(url: str, n: int) -> tuple[list[str], str]:
             book.uow(),
             access.CreateApiKey(book_job.ENTITY, "bench", ("read", "payments.post"), "bench"),
         ).token
+        access.add_user(
+            book.uow(),
+            book.hasher,
+            access.AddUser(USER, "Bench", "specialist", (book_job.ENTITY,), PASSWORD),
+        )
     finally:
         book.close()
     return sorted({i.customer for i in invoices}), key
@@ -270,7 +285,27 @@ def _requests(n: int, customers: list[str]) -> dict[str, Callable[[], Request]]:
             },
         )
 
-    return {"floor": health, "auth": me, "invoices": invoices, "payments": payment}
+    def dashboard() -> Request:
+        return "GET", f"/desk/{ENTITY}", {}
+
+    return {
+        "floor": health,
+        "auth": me,
+        "invoices": invoices,
+        "payments": payment,
+        "desk": dashboard,
+    }
+
+
+def _session(base: str) -> dict[str, str]:
+    """The Cookie header of USER's session, logged in over HTTP."""
+    import httpx
+
+    body = {"username": USER, "password": PASSWORD}
+    reply = httpx.post(f"{base}/v1/sessions", json=body, timeout=REQUEST_TIMEOUT_S)
+    if reply.status_code != 201:
+        raise RuntimeError(f"desk: the log-in answered {reply.status_code}: {reply.text[:200]}")
+    return {"Cookie": f"openbill_session={reply.cookies['openbill_session']}"}
 
 
 def _book_payments(url: str) -> tuple[int, int]:
@@ -314,12 +349,17 @@ def run(url: str, n: int) -> dict[str, dict[str, Any]]:
     quick = n < QUICK_BELOW
     warmup_s, duration_s = (QUICK_WARMUP_S, QUICK_DURATION_S) if quick else (WARMUP_S, DURATION_S)
     makers = _requests(n, customers)
-    wanted = {"floor": 200, "auth": 200, "invoices": 200, "payments": 201}
+    wanted = {"floor": 200, "auth": 200, "invoices": 200, "payments": 201, "desk": 200}
     loads: dict[str, Load] = {}
     load_average: dict[str, float] = {}
     with serve(url) as server:
         for job in JOBS:
-            headers = {} if job == "floor" else {"Authorization": f"Bearer {key}"}
+            if job == "floor":
+                headers = {}
+            elif job == "desk":
+                headers = _session(server.base)
+            else:
+                headers = {"Authorization": f"Bearer {key}"}
             before = server.cpu_s()
             loads[job] = asyncio.run(_load(server.base, headers, makers[job], warmup_s, duration_s))
             after = server.cpu_s()
@@ -333,6 +373,8 @@ def run(url: str, n: int) -> dict[str, dict[str, Any]]:
                 raise RuntimeError(f"{job}: answers other than {wanted[job]}: {bad}")
     if any(len(page["data"]) != PAGE for page in loads["invoices"].samples):
         raise RuntimeError("invoices: a page held fewer than 50 invoices")
+    if not all("Open receivables by days past due" in page for page in loads["desk"].samples):
+        raise RuntimeError("desk: the dashboard came without its aging chart")
     posted = loads["payments"].statuses[201]
     count, total = _book_payments(url)
     if (count, total) != (posted, posted * PAYMENT_MINOR):

@@ -187,7 +187,7 @@ GROUPS = {
             "api",
             "API",
             "requests/s",
-            tuple((job, "bench.api") for job in ("floor", "auth", "invoices", "payments")),
+            tuple((job, "bench.api") for job in ("floor", "auth", "invoices", "payments", "desk")),
             # N: open invoices in the book the server serves. Each operation is loaded for a
             # fixed time (bench/api.py), so a row's N is the requests it answered.
             {"sqlite": 10_000, "postgresql": 10_000},

@@ -22,7 +22,7 @@ BASE = f"/desk/{ENTITY}"
 
 # page -> statements at most (measured on the quarter of conftest.py: see docs/web.md)
 BOUNDS = {
-    BASE: 11,
+    BASE: 10,  # the navigation takes its counts from the dashboard's own
     f"{BASE}/customers": 7,
     f"{BASE}/customers/C1": 20,
     f"{BASE}/customers/C1/statement": 9,

@@ -45,7 +45,7 @@ from openbill.interfaces.web.guard import (
     page,
 )
 from openbill.interfaces.web.render import html
-from openbill.usecases import access, pages, statements
+from openbill.usecases import access, desk_queues, pages, statements
 from openbill.usecases import desk as uc
 from openbill.usecases import reports as rep
 
@@ -289,6 +289,18 @@ def _dso_chart(board: uc.Dashboard) -> charts.LineChart:
 @router.get("/{entity}")
 def dashboard(request: Request, desk: Desk = page(READ), as_of: Text = "") -> Response:
     board = uc.dashboard(desk.uow(), desk.entity, _as_of(as_of))
+    if board.as_of == desk.book.clock.today():
+        # The navigation's counts are the dashboard's own for today: one statement, not two.
+        desk.counted(
+            desk_queues.QueueCounts(
+                drafts=board.drafts,
+                discrepancies=board.discrepancies,
+                approvals=board.approvals,
+                overdue=board.overdue,
+                disputes=board.disputes_open,
+                bank_lines=board.bank_lines_unmatched,
+            )
+        )
     aging_charts = [
         (row, _aging_chart(desk, board.aging_labels, row))
         for row in board.aging[:MAX_CHART_CURRENCIES]
