@@ -21,7 +21,12 @@ from openbill.adapters.sql import tables_commercial as tc
 from openbill.adapters.sql import tables_disputes as td
 from openbill.adapters.sql import tables_fx as tfx
 from openbill.adapters.sql import tables_verification as tv
-from openbill.adapters.sql.repositories import _open_sum, _used_of, reversed_payment
+from openbill.adapters.sql.repositories import (
+    _open_sum,
+    _used_of,
+    open_receivables,
+    reversed_payment,
+)
 from openbill.domain.ledger import Account
 
 __all__ = ["DeskQueries"]
@@ -185,20 +190,8 @@ class DeskQueries:
 
     def open_items_of(self, customer_id: int, as_of: date) -> Sequence[Row[Any]]:
         """The customer's documents with receivable open on `as_of`, oldest due first."""
-        d, j, e = t.documents.c, t.journal_lines.c, t.journal_entries.c
-        open_sum = func.sum(j.amount_minor)
-        docs = (
-            select(j.document_id.label("document_id"), open_sum.label("open_minor"))
-            .join(t.journal_entries, e.id == j.entry_id)
-            .where(
-                j.customer_id == customer_id,
-                j.account == Account.RECEIVABLE.value,
-                e.entry_date <= as_of,
-            )
-            .group_by(j.document_id)
-            .having(open_sum != 0)
-            .subquery("open_documents")
-        )
+        d = t.documents.c
+        docs = open_receivables(t.journal_lines.c.customer_id == customer_id, as_of)
         stmt = (
             _documents(docs.c.open_minor)
             .join(docs, docs.c.document_id == d.id)
@@ -521,20 +514,9 @@ class DeskQueries:
     def overdue_invoices(self, entity_id: int, as_of: date, limit: int) -> Sequence[Row[Any]]:
         """Invoices with receivable open on `as_of` and due before it, the oldest due first,
         with their customer (the postings summed per document first, as the aging does)."""
-        d, c, j, e = t.documents.c, t.customers.c, t.journal_lines.c, t.journal_entries.c
-        open_sum = func.sum(j.amount_minor)
-        docs = (
-            select(j.document_id.label("document_id"), open_sum.label("open_minor"))
-            .join(t.journal_entries, e.id == j.entry_id)
-            .where(
-                e.entity_id == entity_id,
-                j.account == Account.RECEIVABLE.value,
-                e.entry_date <= as_of,
-            )
-            .group_by(j.document_id)
-            .having(open_sum > 0)
-            .subquery("open_documents")
-        )
+        d, c = t.documents.c, t.customers.c
+        entity = t.journal_entries.c.entity_id == entity_id
+        docs = open_receivables(entity, as_of, owed_only=True)
         stmt = (
             select(
                 d.id,

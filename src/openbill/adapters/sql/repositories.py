@@ -486,6 +486,24 @@ def _open_sum(document_id: Any) -> Any:
     )
 
 
+def open_receivables(owner: Any, as_of: date, *, owed_only: bool = False) -> Any:
+    """A subquery (document_id, open_minor): the receivable postings up to `as_of` summed per
+    document, the documents whose sum is not 0 (`owed_only`: above 0, what a customer owes).
+    `owner` narrows the postings: `journal_entries.entity_id == ...` or
+    `journal_lines.customer_id == ...`. Summed before any join to documents: joining every
+    posting before grouping made the database sort millions of rows (bench: AR aging)."""
+    j, e = t.journal_lines.c, t.journal_entries.c
+    open_sum = func.sum(j.amount_minor)
+    return (
+        select(j.document_id.label("document_id"), open_sum.label("open_minor"))
+        .join(t.journal_entries, e.id == j.entry_id)
+        .where(owner, j.account == Account.RECEIVABLE.value, e.entry_date <= as_of)
+        .group_by(j.document_id)
+        .having(open_sum > 0 if owed_only else open_sum != 0)
+        .subquery("open_documents")
+    )
+
+
 class MoneyRepo(_Repo):
     def add_payment(self, values: Values) -> int:
         return self.raw.insert("payments", values)
@@ -892,23 +910,9 @@ class ReportRepo(_Repo):
     """Read-only queries behind the reports."""
 
     def open_items(self, entity_id: int, as_of: date) -> Sequence[Row[Any]]:
-        """Documents with receivable open on `as_of`. The postings are summed per document
-        first and only the open ones joined to documents and customers: joining every posting
-        before grouping made the database sort millions of rows (bench: AR aging)."""
-        d, c, j, e = t.documents.c, t.customers.c, t.journal_lines.c, t.journal_entries.c
-        open_sum = func.sum(j.amount_minor)
-        docs = (
-            select(j.document_id.label("document_id"), open_sum.label("open_minor"))
-            .join(t.journal_entries, e.id == j.entry_id)
-            .where(
-                e.entity_id == entity_id,
-                j.account == Account.RECEIVABLE.value,
-                e.entry_date <= as_of,
-            )
-            .group_by(j.document_id)
-            .having(open_sum != 0)
-            .subquery("open_documents")
-        )
+        """Documents with receivable open on `as_of` (`open_receivables`)."""
+        d, c = t.documents.c, t.customers.c
+        docs = open_receivables(t.journal_entries.c.entity_id == entity_id, as_of)
         stmt = (
             select(
                 d.id,

@@ -5,10 +5,10 @@ undoing someone else's change."""
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Path, Request
+from fastapi import Path, Request, Response
 from pydantic import BaseModel
 
 from openbill.domain.rejections import InvalidInput, Rejection
@@ -20,6 +20,7 @@ __all__ = [
     "location",
     "model_tag",
     "not_modified",
+    "tagged",
     "require_if_match",
     "PreconditionRequired",
 ]
@@ -57,6 +58,15 @@ def _tags(header: str) -> list[str]:
 def not_modified(request: Request, tag: str) -> bool:
     header = request.headers.get("if-none-match", "")
     return bool(header) and (header.strip() == "*" or tag in _tags(header))
+
+
+def tagged(request: Request, response: Response, tag: str, shown: Any) -> Any:
+    """`shown` with its ETag, or 304 Not Modified when If-None-Match names the tag: what
+    every read of a record with a revision answers."""
+    if not_modified(request, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    return shown
 
 
 def require_if_match(header: str | None) -> str:

@@ -21,7 +21,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from openbill.adapters.bank import BUILTIN, read_statement
 from openbill.domain.access import PAYMENTS_POST, READ
 from openbill.domain.rejections import InvalidInput, NotFound
-from openbill.interfaces.api.http import RecordId, etag, location, not_modified, require_if_match
+from openbill.interfaces.api.http import (
+    RecordId,
+    etag,
+    location,
+    require_if_match,
+    tagged,
+)
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.problems import problem
@@ -645,11 +651,7 @@ def get_settings(
     request: Request, response: Response, caller: Annotated[Caller, allowed(READ)]
 ) -> Any:
     s = bm.bank_settings(caller.uow(read_only=True), caller.entity)
-    tag = etag(bm.settings_revision(s))
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return _settings(s)
+    return tagged(request, response, etag(bm.settings_revision(s)), _settings(s))
 
 
 @router.patch(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from openbill.domain.access import CUSTOMERS_WRITE, READ
 from openbill.domain.rejections import InvalidInput, InvalidState
-from openbill.interfaces.api.http import etag, location, not_modified, require_if_match
+from openbill.interfaces.api.http import etag, location, require_if_match, tagged
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import Customer, CustomerChange, CustomerIn, CustomerPage
@@ -64,11 +64,7 @@ def get_customer(
     caller: Annotated[Caller, allowed(READ)],
 ) -> Any:
     row = pages.customer_record(caller.uow(read_only=True), caller.entity, code)
-    tag = etag(row["revision"])
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return _customer(row)
+    return tagged(request, response, etag(row["revision"]), _customer(row))
 
 
 @router.post("", status_code=201, response_model=Customer, summary="Create a customer")

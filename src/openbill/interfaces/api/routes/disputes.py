@@ -15,7 +15,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from openbill.domain.access import DISPUTES_OPEN, DISPUTES_RESOLVE, READ
 from openbill.domain.disputes import Group
 from openbill.domain.rejections import InvalidInput
-from openbill.interfaces.api.http import etag, location, not_modified, require_if_match
+from openbill.interfaces.api.http import etag, location, require_if_match, tagged
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.dunning import sender_address
@@ -205,11 +205,7 @@ def get_dispute(
     case: str, request: Request, response: Response, caller: Annotated[Caller, allowed(READ)]
 ) -> Any:
     view, revision = rp.dispute_record(caller.uow(read_only=True), caller.entity, case)
-    tag = etag(revision)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return _detail(view)
+    return tagged(request, response, etag(revision), _detail(view))
 
 
 @router.post(

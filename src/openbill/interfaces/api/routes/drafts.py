@@ -27,8 +27,8 @@ from openbill.interfaces.api.http import (
     etag,
     location,
     model_tag,
-    not_modified,
     require_if_match,
+    tagged,
 )
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
@@ -133,11 +133,7 @@ def get_draft(
     caller: Annotated[Caller, allowed(READ)],
 ) -> Any:
     shown = _draft(caller, draft_id)
-    tag = model_tag(shown)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return shown
+    return tagged(request, response, model_tag(shown), shown)
 
 
 @router.post(
@@ -311,11 +307,7 @@ def get_settings(
     request: Request, response: Response, caller: Annotated[Caller, allowed(SETTINGS_ADMIN)]
 ) -> Any:
     shown = _settings(caller)
-    tag = etag(shown.revision)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return shown
+    return tagged(request, response, etag(shown.revision), shown)
 
 
 @router.patch(

@@ -20,7 +20,13 @@ from openbill.adapters.documents.dunning_mail import TemplateLetters
 from openbill.adapters.mail import SmtpSettings
 from openbill.domain.access import CATALOG_WRITE, DUNNING_RUN, READ
 from openbill.domain.rejections import InvalidState
-from openbill.interfaces.api.http import RecordId, etag, location, not_modified, require_if_match
+from openbill.interfaces.api.http import (
+    RecordId,
+    etag,
+    location,
+    require_if_match,
+    tagged,
+)
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas import IsoDate
@@ -168,11 +174,7 @@ def get_settings(
     request: Request, response: Response, caller: Annotated[Caller, allowed(READ)]
 ) -> Any:
     view, revision = rp.dunning_settings_record(caller.uow(read_only=True), caller.entity)
-    tag = etag(revision)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return DunningSettings(**asdict(view))
+    return tagged(request, response, etag(revision), DunningSettings(**asdict(view)))
 
 
 @router.patch(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from openbill.domain.access import INVOICES_ISSUE, READ
 from openbill.domain.invoice import DocumentKind, DocumentStatus
-from openbill.interfaces.api.http import location, model_tag, not_modified
+from openbill.interfaces.api.http import location, model_tag, tagged
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.commercial_common import (
@@ -103,11 +103,7 @@ def get_invoice(
 ) -> Any:
     shown = _shown(caller, number)
     # An issued document never changes; what is paid of it does: the tag covers both.
-    tag = model_tag(shown)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return shown
+    return tagged(request, response, model_tag(shown), shown)
 
 
 @router.post(

@@ -17,7 +17,13 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from openbill.domain.access import CUSTOMERS_WRITE, INVOICES_ISSUE, READ
 from openbill.domain.rejections import InvalidInput
-from openbill.interfaces.api.http import RecordId, etag, location, not_modified, require_if_match
+from openbill.interfaces.api.http import (
+    RecordId,
+    etag,
+    location,
+    require_if_match,
+    tagged,
+)
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.schemas_commercial import (
@@ -210,11 +216,7 @@ def get_mail_preferences(
     shown = _preferences(
         pc.mail_preferences_record(caller.uow(read_only=True), caller.entity, code)
     )
-    tag = etag(shown.revision)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return shown
+    return tagged(request, response, etag(shown.revision), shown)
 
 
 @router.patch(

@@ -24,7 +24,7 @@ from openbill.domain.payment_import import (
     profiles_from_toml,
 )
 from openbill.domain.rejections import InvalidInput
-from openbill.interfaces.api.http import RecordId, location, model_tag, not_modified
+from openbill.interfaces.api.http import RecordId, location, model_tag, tagged
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.routes.uploads import UploadRoute, csv_body
@@ -174,11 +174,8 @@ def get_payment(
     caller: Annotated[Caller, allowed(READ)],
 ) -> Any:
     shown = detail(rp.payment_record(caller.uow(read_only=True), caller.entity, payment_id))
-    tag = model_tag(shown)  # a derived view: it changes when an allocation or reversal is made
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return shown
+    # a derived view: it changes when an allocation or reversal is made
+    return tagged(request, response, model_tag(shown), shown)
 
 
 @router.post(

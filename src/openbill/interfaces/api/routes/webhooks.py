@@ -21,7 +21,13 @@ from openbill.adapters.webhook_sender import HttpxSender
 from openbill.domain.access import SETTINGS_ADMIN
 from openbill.domain.rejections import InvalidInput
 from openbill.domain.webhooks import SUBSCRIBABLE
-from openbill.interfaces.api.http import RecordId, etag, location, not_modified, require_if_match
+from openbill.interfaces.api.http import (
+    RecordId,
+    etag,
+    location,
+    require_if_match,
+    tagged,
+)
 from openbill.interfaces.api.idempotency import IdempotentRoute
 from openbill.interfaces.api.pagination import DEFAULT_PAGE_SIZE, Limit, decode, encode
 from openbill.interfaces.api.security import Caller, allowed
@@ -278,11 +284,7 @@ def get_endpoint(
     caller: Annotated[Caller, allowed(SETTINGS_ADMIN)],
 ) -> Any:
     view = wh.show_endpoint(caller.uow(read_only=True), caller.entity, endpoint_id)
-    tag = etag(view.revision)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return WebhookEndpoint(**_endpoint(view))
+    return tagged(request, response, etag(view.revision), WebhookEndpoint(**_endpoint(view)))
 
 
 @router.patch(
